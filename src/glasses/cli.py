@@ -1,0 +1,117 @@
+"""The ``glasses`` command: one sub-command per pipeline step.
+
+This module only parses arguments and reports; each step's logic lives in its own module as a
+plain function, imported when its sub-command runs so that ``glasses synth`` never pays for
+importing TensorFlow. The same command is the container's entrypoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from glasses import __version__
+from glasses.errors import InputError
+from glasses.storage import StorageError
+
+Handler = Callable[[argparse.Namespace], None]
+
+
+def _synth(args: argparse.Namespace) -> None:
+    from glasses.synth import synth
+
+    summary = synth(
+        args.out,
+        count=args.count,
+        size=args.size,
+        unlabelled_fraction=args.unlabelled_fraction,
+        label_noise=args.label_noise,
+        seed=args.seed,
+        workers=args.workers,
+    )
+    print(
+        f"synth: wrote {summary.images} faces ({summary.labelled} labelled, "
+        f"{summary.glasses} labelled glasses, {summary.flipped} labels flipped, "
+        f"{summary.unlabelled} unlabelled) to {args.out} in {summary.seconds:.1f}s"
+    )
+
+
+def _ingest(args: argparse.Namespace) -> None:
+    from glasses.ingest import ingest
+
+    report = ingest(
+        args.source,
+        args.output,
+        val_fraction=args.val_fraction,
+        test_fraction=args.test_fraction,
+        seed=args.seed,
+    )
+    counts = report.counts()
+    print(
+        f"ingest: {counts['rows_read']} rows read, {counts['accepted']} accepted "
+        f"{json.dumps(counts['per_split'])}, {counts['rejected_rows']} rejected, "
+        f"{counts['orphan_images']} orphan images; manifest: {report.manifest}"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="glasses",
+        description="Train, evaluate and run a CNN that tells whether a GAN face wears glasses.",
+    )
+    parser.add_argument("--version", action="version", version=f"glasses {__version__}")
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    steps = parser.add_subparsers(dest="step", required=True, metavar="STEP")
+
+    p = steps.add_parser("synth", help="write a synthetic dataset in the Kaggle layout")
+    p.add_argument("out", help="output folder or gs:// prefix")
+    p.add_argument("--count", type=int, default=5000, help="number of faces (default 5000)")
+    p.add_argument("--size", type=int, default=1024, help="image side in pixels (default 1024)")
+    p.add_argument(
+        "--unlabelled-fraction",
+        type=float,
+        default=0.1,
+        help="share of faces, the last ids, listed in test.csv without label (default 0.1)",
+    )
+    p.add_argument(
+        "--label-noise",
+        type=float,
+        default=0.0,
+        help="share of labelled rows whose label is flipped (default 0; the real data: ~0.115)",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.set_defaults(handler=_synth)
+
+    p = steps.add_parser("ingest", help="validate a dataset and write a split manifest")
+    p.add_argument("--source", required=True, help="folder or gs:// prefix in the Kaggle layout")
+    p.add_argument("--output", required=True, help="folder or gs:// prefix for manifest.csv")
+    p.add_argument("--val-fraction", type=float, default=0.1)
+    p.add_argument("--test-fraction", type=float, default=0.1)
+    p.add_argument("--seed", type=int, default=0, help="seed of the split hash")
+    p.set_defaults(handler=_ingest)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    handler: Handler = args.handler
+    try:
+        handler(args)
+    except (InputError, FileNotFoundError, PermissionError, StorageError) as err:
+        print(f"glasses {args.step}: error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

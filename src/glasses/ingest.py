@@ -1,0 +1,314 @@
+"""Ingest: find the Kaggle-layout CSVs and images under a source, validate every row, split.
+
+Validation reads only the CSVs and one listing of the source (names and sizes): no image is
+opened here, so 5000 rows on a bucket take seconds. Decoding problems are the shard step's to
+find. Every row read ends up either in the manifest or in the report's ``rejected`` list, with
+the file and line it came from.
+
+The split is stratified by label and stable: a row's split is decided by a hash of (seed, id)
+compared with the fractions, separately within each class, so adding rows never moves an
+existing row to another split. The price is that split sizes match the fractions only up to
+sampling noise (about ±√(n·f) rows), which the report shows.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from glasses import storage
+from glasses.errors import InputError
+
+log = logging.getLogger(__name__)
+
+MANIFEST_NAME = "manifest.csv"
+REPORT_NAME = "ingest_report.json"
+MANIFEST_COLUMNS = ("id", "uri", "label", "split")
+SPLITS = ("train", "val", "test", "unlabelled")
+LABELLED_CSV = "train.csv"
+UNLABELLED_CSV = "test.csv"
+LABEL_COLUMN = "glasses"
+IMAGE_NAME = re.compile(r"face-([0-9]+)\.png", re.IGNORECASE)
+PLAIN_INTEGER = re.compile(r"[0-9]+")
+LABEL_VALUES = {"0": 0, "1": 1, "0.0": 0, "1.0": 1}
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    id: int
+    uri: str
+    label: int | None
+    split: str
+
+
+@dataclass
+class IngestReport:
+    source: str
+    manifest: str
+    rows: list[ManifestRow] = field(default_factory=list)
+    rows_read: int = 0
+    rejected_rows: int = 0
+    rejected: list[dict[str, str]] = field(default_factory=list)
+    ignored_images: list[dict[str, str]] = field(default_factory=list)
+    csvs: list[str] = field(default_factory=list)
+
+    def reject(self, face_id: str, source: str, reason: str, *, row: bool = True) -> None:
+        self.rejected.append({"id": face_id, "source": source, "reason": reason})
+        if row:
+            self.rejected_rows += 1
+
+    def counts(self) -> dict[str, Any]:
+        per_split = Counter(r.split for r in self.rows)
+        per_class = Counter(str(r.label) for r in self.rows if r.label is not None)
+        per_split_class = {
+            s: dict(sorted(Counter(str(r.label) for r in self.rows if r.split == s).items()))
+            for s in SPLITS[:3]
+        }
+        return {
+            "rows_read": self.rows_read,
+            "accepted": len(self.rows),
+            "rejected_rows": self.rejected_rows,
+            "orphan_images": len(self.rejected) - self.rejected_rows,
+            "per_split": {s: per_split.get(s, 0) for s in SPLITS},
+            "per_class": {c: per_class.get(c, 0) for c in ("0", "1")},
+            "per_split_class": per_split_class,
+        }
+
+
+def split_fraction(seed: int, face_id: int) -> float:
+    """A uniform number in [0, 1) that depends only on (seed, id)."""
+    digest = hashlib.blake2b(f"{seed}:{face_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def assign_split(face_id: int, seed: int, val_fraction: float, test_fraction: float) -> str:
+    """Which split a labelled row belongs to; stable when rows are added or removed.
+
+    Applied within each class, the same thresholds give every class the same expected
+    proportions: a stratified split without needing to see the other rows.
+    """
+    u = split_fraction(seed, face_id)
+    if u < test_fraction:
+        return "test"
+    if u < test_fraction + val_fraction:
+        return "val"
+    return "train"
+
+
+def _find_csv(files: list[storage.FileInfo], name: str) -> str | None:
+    """The shallowest file called ``name`` under the source (Kaggle puts both at the top)."""
+    matches = [f.uri for f in files if storage.basename(f.uri) == name]
+    return min(matches, key=lambda u: (u.count("/"), u)) if matches else None
+
+
+def _index_images(
+    files: list[storage.FileInfo], report: IngestReport
+) -> dict[int, storage.FileInfo]:
+    """face-{id}.png anywhere under the source, by id; the shallowest wins a tie."""
+    images: dict[int, storage.FileInfo] = {}
+    for info in sorted(files, key=lambda f: (f.uri.count("/"), f.uri)):
+        match = IMAGE_NAME.fullmatch(storage.basename(info.uri))
+        if not match:
+            continue
+        face_id = int(match.group(1))
+        if face_id in images:
+            report.ignored_images.append(
+                {
+                    "uri": info.uri,
+                    "reason": f"another image for id {face_id}: {images[face_id].uri}",
+                }
+            )
+            continue
+        images[face_id] = info
+    return images
+
+
+def _read_csv(uri: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Header and (line number, fields) for each non-blank row; errors name the file and line."""
+    try:
+        text = storage.read_bytes(uri).decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise InputError(f"{uri}: not UTF-8 text ({err.reason} at byte {err.start})") from err
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        header = next(reader, None)
+        for fields in reader:
+            if fields and any(f.strip() for f in fields):
+                rows.append((reader.line_num, fields))
+    except csv.Error as err:
+        raise InputError(f"{uri}:{reader.line_num}: unreadable CSV ({err})") from err
+    if header is None:
+        raise InputError(f"{uri}: empty file, expected a header starting with 'id'")
+    return [h.strip() for h in header], rows
+
+
+def _column(header: list[str], name: str, uri: str) -> int:
+    if name not in header:
+        shown = ", ".join(header[:4]) + (", …" if len(header) > 4 else "")
+        raise InputError(f"{uri}: header has no '{name}' column (found: {shown})")
+    return header.index(name)
+
+
+def _validate_fractions(val_fraction: float, test_fraction: float) -> None:
+    for name, value in (("val", val_fraction), ("test", test_fraction)):
+        if not 0.0 <= value < 1.0:
+            raise InputError(f"--{name}-fraction must be in [0, 1), got {value}")
+    if val_fraction + test_fraction >= 1.0:
+        raise InputError(
+            f"--val-fraction + --test-fraction must leave rows for training, "
+            f"got {val_fraction} + {test_fraction}"
+        )
+
+
+def ingest(
+    source: str,
+    output: str,
+    val_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    seed: int = 0,
+) -> IngestReport:
+    """Validate ``source`` and write ``output``/manifest.csv and ``output``/ingest_report.json."""
+    _validate_fractions(val_fraction, test_fraction)
+    if not storage.is_gcs(source):
+        source = os.path.abspath(source)
+    try:
+        files = storage.list_files(source)
+    except FileNotFoundError as err:
+        raise InputError(f"source {source}: nothing there ({err})") from err
+    report = IngestReport(source=source, manifest=storage.join(output, MANIFEST_NAME))
+    images = _index_images(files, report)
+
+    labelled_csv = _find_csv(files, LABELLED_CSV)
+    unlabelled_csv = _find_csv(files, UNLABELLED_CSV)
+    if labelled_csv is None and unlabelled_csv is None:
+        raise InputError(f"source {source}: found neither {LABELLED_CSV} nor {UNLABELLED_CSV}")
+
+    first_seen: dict[int, str] = {}
+    for csv_uri, labelled in ((labelled_csv, True), (unlabelled_csv, False)):
+        if csv_uri is None:
+            continue
+        report.csvs.append(csv_uri)
+        header, rows = _read_csv(csv_uri)
+        id_col = _column(header, "id", csv_uri)
+        label_col = _column(header, LABEL_COLUMN, csv_uri) if labelled else -1
+        for line, fields in rows:
+            report.rows_read += 1
+            where = f"{csv_uri}:{line}"
+            row = _check_row(fields, len(header), id_col, label_col, first_seen, images)
+            if isinstance(row, str):
+                raw_id = fields[id_col].strip() if id_col < len(fields) else ""
+                report.reject(raw_id, where, row)
+                continue
+            face_id, label = row
+            first_seen[face_id] = where
+            split = (
+                assign_split(face_id, seed, val_fraction, test_fraction)
+                if label is not None
+                else "unlabelled"
+            )
+            report.rows.append(ManifestRow(face_id, images[face_id].uri, label, split))
+
+    named = set(first_seen) | {
+        int(r["id"]) for r in report.rejected if PLAIN_INTEGER.fullmatch(r["id"])
+    }
+    for face_id, info in sorted(images.items()):
+        if face_id not in named:
+            report.reject(str(face_id), info.uri, "image not named by any CSV row", row=False)
+
+    report.rows.sort(key=lambda r: r.id)
+    assert report.rows_read == len(report.rows) + report.rejected_rows
+    _write(report, output, seed, val_fraction, test_fraction)
+    if not report.rows:
+        reasons = Counter(r["reason"].split(" (")[0] for r in report.rejected)
+        top = reasons.most_common(1)[0][0] if reasons else "no data rows"
+        raise InputError(
+            f"source {source}: no row accepted ({report.rows_read} read; most common problem: "
+            f"{top}); see {storage.join(output, REPORT_NAME)}"
+        )
+    return report
+
+
+def _check_row(
+    fields: list[str],
+    width: int,
+    id_col: int,
+    label_col: int,
+    first_seen: dict[int, str],
+    images: dict[int, storage.FileInfo],
+) -> tuple[int, int | None] | str:
+    """(id, label) for a good row, or the reason for rejecting it."""
+    raw_id = fields[id_col].strip() if id_col < len(fields) else ""
+    if len(fields) != width:
+        return f"row has {len(fields)} fields, the header has {width}"
+    if not PLAIN_INTEGER.fullmatch(raw_id):
+        return f"id {raw_id!r} is not a plain integer"
+    face_id = int(raw_id)
+    label: int | None = None
+    if label_col >= 0:
+        raw_label = fields[label_col].strip()
+        if raw_label not in LABEL_VALUES:
+            return f"label {raw_label!r} is not 0 or 1"
+        label = LABEL_VALUES[raw_label]
+    if face_id in first_seen:
+        return f"duplicate id {face_id} (first at {first_seen[face_id]})"
+    image = images.get(face_id)
+    if image is None:
+        return f"no image face-{face_id}.png under the source"
+    if image.size == 0:
+        return f"image {image.uri} is empty (0 bytes)"
+    return face_id, label
+
+
+def _write(
+    report: IngestReport, output: str, seed: int, val_fraction: float, test_fraction: float
+) -> None:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(MANIFEST_COLUMNS)
+    for r in report.rows:
+        writer.writerow([r.id, r.uri, "" if r.label is None else r.label, r.split])
+    document = {
+        "source": report.source,
+        "csvs": report.csvs,
+        "manifest": report.manifest,
+        "seed": seed,
+        "val_fraction": val_fraction,
+        "test_fraction": test_fraction,
+        "counts": report.counts(),
+        "rejected": report.rejected,
+        "ignored_images": report.ignored_images,
+    }
+    storage.write_text(storage.join(output, REPORT_NAME), json.dumps(document, indent=2) + "\n")
+    storage.write_text(report.manifest, buf.getvalue())
+    log.debug("ingest counts: %s", json.dumps(document["counts"]))
+
+
+def read_manifest(uri: str) -> list[ManifestRow]:
+    """Rows of a manifest written by :func:`ingest`, checked, for the steps that follow."""
+    header, rows = _read_csv(uri)
+    if tuple(header) != MANIFEST_COLUMNS:
+        raise InputError(
+            f"{uri}: header must be {','.join(MANIFEST_COLUMNS)}, got {','.join(header)}"
+        )
+    out = []
+    for line, fields in rows:
+        if len(fields) != len(MANIFEST_COLUMNS):
+            raise InputError(f"{uri}:{line}: expected 4 fields, got {len(fields)}")
+        raw_id, uri_field, raw_label, split = fields
+        if not PLAIN_INTEGER.fullmatch(raw_id) or split not in SPLITS:
+            raise InputError(f"{uri}:{line}: bad id {raw_id!r} or split {split!r}")
+        if raw_label not in ("", "0", "1") or (raw_label == "") != (split == "unlabelled"):
+            raise InputError(f"{uri}:{line}: label {raw_label!r} does not fit split {split!r}")
+        out.append(
+            ManifestRow(int(raw_id), uri_field, int(raw_label) if raw_label else None, split)
+        )
+    return out

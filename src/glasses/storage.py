@@ -1,0 +1,220 @@
+"""The one place where glasses reads and writes files: local paths and ``gs://`` URIs.
+
+Every step takes its locations as strings and passes them here, so the same command works on a
+laptop folder and on a bucket. Only this module imports google-cloud-storage.
+
+Writes are all-or-nothing at the final name: locally we write a hidden temporary file beside the
+target and ``os.replace`` it; on GCS an object only becomes visible when its upload finishes (an
+interrupted upload leaves nothing), so the data is spooled to a local temporary file and uploaded
+in one request once the writer closes without error. Transient GCS errors are retried by the
+client's own ``DEFAULT_RETRY`` policy, which its download, upload and list calls apply.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from google.cloud import storage as gcs
+
+GCS_SCHEME = "gs://"
+
+
+class StorageError(Exception):
+    """A storage call failed for a reason other than a missing file; the message names the URI."""
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One file found by :func:`list_files`."""
+
+    uri: str
+    size: int
+
+
+def is_gcs(uri: str) -> bool:
+    return uri.startswith(GCS_SCHEME)
+
+
+def join(base: str, *parts: str) -> str:
+    """Join path parts the way the base's scheme wants (``/`` on GCS, ``os.path`` locally)."""
+    if is_gcs(base):
+        pieces = [base.rstrip("/")] + [p.strip("/") for p in parts if p]
+        return "/".join(pieces)
+    return os.path.join(base, *parts)
+
+
+def basename(uri: str) -> str:
+    return uri.rstrip("/").rsplit("/", 1)[-1] if is_gcs(uri) else os.path.basename(uri)
+
+
+def split_gcs(uri: str) -> tuple[str, str]:
+    """``gs://bucket/a/b`` -> (``bucket``, ``a/b``)."""
+    rest = uri[len(GCS_SCHEME) :]
+    bucket, _, name = rest.partition("/")
+    if not bucket:
+        raise ValueError(f"{uri}: a gs:// URI needs a bucket name")
+    return bucket, name
+
+
+_client_cache: dict[int, gcs.Client] = {}
+
+
+def _client() -> gcs.Client:
+    """One client per process: clients hold sockets that must not be shared across a fork."""
+    pid = os.getpid()
+    client = _client_cache.get(pid)
+    if client is None:
+        from google.cloud import storage as gcs_module
+
+        client = gcs_module.Client()
+        _client_cache.clear()
+        _client_cache[pid] = client
+    return client
+
+
+def _blob(uri: str) -> Any:
+    bucket, name = split_gcs(uri)
+    if not name:
+        raise ValueError(f"{uri}: names a bucket, not an object")
+    return _client().bucket(bucket).blob(name)
+
+
+@contextlib.contextmanager
+def _gcs_errors(uri: str) -> Iterator[None]:
+    """Turn the client's exceptions into ones that name the URI and need no GCS knowledge."""
+    from google.api_core import exceptions as gexc
+
+    try:
+        yield
+    except gexc.NotFound as err:
+        raise FileNotFoundError(f"{uri}: not found") from err
+    except gexc.Forbidden as err:
+        raise PermissionError(f"{uri}: access denied ({err.message})") from err
+    except gexc.GoogleAPICallError as err:
+        raise StorageError(f"{uri}: {err.message}") from err
+
+
+def exists(uri: str) -> bool:
+    if is_gcs(uri):
+        with _gcs_errors(uri):
+            return bool(_blob(uri).exists())
+    return os.path.exists(uri)
+
+
+def read_bytes(uri: str) -> bytes:
+    if is_gcs(uri):
+        with _gcs_errors(uri):
+            return bytes(_blob(uri).download_as_bytes())
+    with open(uri, "rb") as f:
+        return f.read()
+
+
+def read_text(uri: str) -> str:
+    return read_bytes(uri).decode("utf-8")
+
+
+@contextlib.contextmanager
+def open_write(uri: str) -> Iterator[IO[bytes]]:
+    """A binary file whose contents appear at ``uri`` only if the ``with`` block succeeds."""
+    if is_gcs(uri):
+        with tempfile.TemporaryFile() as spool:
+            yield spool
+            spool.flush()
+            spool.seek(0)
+            with _gcs_errors(uri):
+                _blob(uri).upload_from_file(spool, rewind=True)
+        return
+    parent = os.path.dirname(os.path.abspath(uri))
+    os.makedirs(parent, exist_ok=True)
+    tmp = os.path.join(parent, f".{os.path.basename(uri)}.tmp-{uuid.uuid4().hex}")
+    try:
+        with open(tmp, "wb") as f:
+            yield f
+        os.replace(tmp, uri)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+
+
+def write_bytes(uri: str, data: bytes) -> None:
+    if is_gcs(uri):
+        with _gcs_errors(uri):
+            _blob(uri).upload_from_string(data)
+        return
+    with open_write(uri) as f:
+        f.write(data)
+
+
+def write_text(uri: str, text: str) -> None:
+    write_bytes(uri, text.encode("utf-8"))
+
+
+def list_files(prefix: str) -> list[FileInfo]:
+    """Every file below the folder ``prefix``, recursively, with sizes, sorted by URI.
+
+    One listing call per 1000 objects on GCS, one ``scandir`` per folder locally: callers that
+    need to know what exists and how big it is ask once here instead of stat-ing file by file.
+    Raises FileNotFoundError when nothing is there at all.
+    """
+    if is_gcs(prefix):
+        bucket, name = split_gcs(prefix)
+        folder = name.rstrip("/") + "/" if name else ""
+        with _gcs_errors(prefix):
+            blobs = _client().list_blobs(bucket, prefix=folder)
+            found = [
+                FileInfo(f"{GCS_SCHEME}{bucket}/{b.name}", int(b.size or 0))
+                for b in blobs
+                if not b.name.endswith("/")
+            ]
+        if not found:
+            raise FileNotFoundError(f"{prefix}: no files found")
+        return sorted(found, key=lambda f: f.uri)
+    if not os.path.isdir(prefix):
+        raise FileNotFoundError(f"{prefix}: no such folder")
+    found = list(_scan_local(prefix))
+    return sorted(found, key=lambda f: f.uri)
+
+
+def _scan_local(folder: str) -> Iterator[FileInfo]:
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir():
+                yield from _scan_local(entry.path)
+            elif entry.is_file():
+                yield FileInfo(entry.path, entry.stat().st_size)
+
+
+def delete(uri: str) -> None:
+    """Remove one file; a missing file is not an error."""
+    with contextlib.suppress(FileNotFoundError):
+        if is_gcs(uri):
+            with _gcs_errors(uri):
+                _blob(uri).delete()
+        else:
+            os.remove(uri)
+
+
+def copy(src: str, dst: str) -> None:
+    """Copy one file between any two locations (server-side within GCS)."""
+    if is_gcs(src) and is_gcs(dst):
+        src_bucket, src_name = split_gcs(src)
+        dst_bucket, dst_name = split_gcs(dst)
+        client = _client()
+        with _gcs_errors(src):
+            client.bucket(src_bucket).copy_blob(
+                client.bucket(src_bucket).blob(src_name), client.bucket(dst_bucket), dst_name
+            )
+        return
+    if not is_gcs(src) and not is_gcs(dst):
+        with open(src, "rb") as fin, open_write(dst) as fout:
+            shutil.copyfileobj(fin, fout)
+        return
+    write_bytes(dst, read_bytes(src))

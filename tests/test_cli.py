@@ -1,0 +1,45 @@
+"""The ``glasses`` console command, run as the container runs it: a separate process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from glasses import storage
+
+GLASSES = str(Path(sys.executable).parent / "glasses")
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([GLASSES, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_synth_then_ingest_as_commands(tmp_path: Path) -> None:
+    synth = run("synth", str(tmp_path / "raw"), "--count", "30", "--size", "32", "--workers", "1")
+    assert synth.returncode == 0, synth.stderr
+    assert "wrote 30 faces" in synth.stdout
+    ingest = run("ingest", "--source", str(tmp_path / "raw"), "--output", str(tmp_path / "out"))
+    assert ingest.returncode == 0, ingest.stderr
+    assert "30 rows read, 30 accepted" in ingest.stdout
+    report = json.loads((tmp_path / "out" / "ingest_report.json").read_text())
+    assert report["counts"]["accepted"] == 30
+
+
+def test_commands_on_gcs(gcs_root: str) -> None:
+    raw, out = storage.join(gcs_root, "raw"), storage.join(gcs_root, "out")
+    assert run("synth", raw, "--count", "20", "--size", "32", "--workers", "1").returncode == 0
+    ingest = run("ingest", "--source", raw, "--output", out)
+    assert ingest.returncode == 0, ingest.stderr
+    assert storage.exists(storage.join(out, "manifest.csv"))
+
+
+def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
+    result = run("ingest", "--source", str(tmp_path / "nowhere"), "--output", str(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0
+    assert result.stderr.startswith("glasses ingest: error: source ")
+    bad = run("synth", str(tmp_path / "x"), "--count", "0")
+    assert bad.returncode == 1 and "--count must be at least 1" in bad.stderr
+    assert run("--version").stdout.startswith("glasses ")
