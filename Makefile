@@ -19,7 +19,8 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/glasses synth $(RUN_DIR)/raw --count 300 --size 256 --label-noise 0.05
 	$(VENV)/bin/glasses ingest --source $(RUN_DIR)/raw --output $(RUN_DIR)/ingested
-	@echo "manifest: $(RUN_DIR)/ingested/manifest.csv  report: $(RUN_DIR)/ingested/ingest_report.json"
+	$(VENV)/bin/glasses shard --manifest $(RUN_DIR)/ingested/manifest.csv --output $(RUN_DIR)/shards --resolution 64
+	@echo "manifest: $(RUN_DIR)/ingested/manifest.csv  shards: $(RUN_DIR)/shards/metadata.json"
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import bench_ingest
+import bench_shard
 
 
 def main() -> None:
     bench_ingest.main()
+    print()
+    bench_shard.main()
 
 
 if __name__ == "__main__":

@@ -40,3 +40,13 @@ def small_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("synth") / "raw"
     synth.synth(str(out), count=120, size=128, label_noise=0.1, seed=3, workers=1)
     return out
+
+
+@pytest.fixture(scope="session")
+def small_manifest(small_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """ingest's manifest of ``small_dataset``."""
+    from glasses.ingest import ingest
+
+    out = tmp_path_factory.mktemp("ingested")
+    ingest(str(small_dataset), str(out))
+    return out / "manifest.csv"

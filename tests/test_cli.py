@@ -25,6 +25,12 @@ def test_synth_then_ingest_as_commands(tmp_path: Path) -> None:
     assert "30 rows read, 30 accepted" in ingest.stdout
     report = json.loads((tmp_path / "out" / "ingest_report.json").read_text())
     assert report["counts"]["accepted"] == 30
+    manifest = str(tmp_path / "out" / "manifest.csv")
+    shards = run(
+        "shard", "--manifest", manifest, "--output", str(tmp_path / "s"), "--resolution", "16"
+    )
+    assert shards.returncode == 0, shards.stderr
+    assert "30 records, 0 rejected" in shards.stdout
 
 
 def test_commands_on_gcs(gcs_root: str) -> None:

@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 
 from glasses import __version__
 from glasses.errors import InputError
+from glasses.images import DEFAULT_MAX_PIXELS
+from glasses.shard import DEFAULT_SHARD_SIZE
 from glasses.storage import StorageError
 
 Handler = Callable[[argparse.Namespace], None]
@@ -57,6 +59,27 @@ def _ingest(args: argparse.Namespace) -> None:
     )
 
 
+def _shard(args: argparse.Namespace) -> None:
+    from glasses.shard import shard
+
+    summary = shard(
+        args.manifest,
+        args.output,
+        resolution=args.resolution,
+        shard_size=args.shard_size,
+        compression=args.compression,
+        workers=args.workers,
+        num_workers=args.num_workers,
+        worker_index=args.worker_index,
+        max_pixels=args.max_pixels,
+    )
+    done = "metadata.json written" if summary.complete else "waiting for other workers' shards"
+    print(
+        f"shard: {summary.shards_written} shards, {summary.records} records, "
+        f"{summary.rejected} rejected in {summary.seconds:.1f}s; {done} ({args.output})"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="glasses",
@@ -95,6 +118,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test-fraction", type=float, default=0.1)
     p.add_argument("--seed", type=int, default=0, help="seed of the split hash")
     p.set_defaults(handler=_ingest)
+
+    p = steps.add_parser("shard", help="resize images into TFRecord shards")
+    p.add_argument("--manifest", required=True, help="manifest.csv written by ingest")
+    p.add_argument("--output", required=True, help="folder or gs:// prefix for the shards")
+    p.add_argument("--resolution", type=int, default=64, help="side in pixels (default 64)")
+    p.add_argument(
+        "--shard-size",
+        type=int,
+        default=DEFAULT_SHARD_SIZE,
+        help=f"records per shard (default {DEFAULT_SHARD_SIZE})",
+    )
+    p.add_argument("--compression", choices=["NONE", "GZIP"], default="NONE")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--num-workers", type=int, default=1, help="machines sharing the work")
+    p.add_argument("--worker-index", type=int, default=0, help="this machine's number, from 0")
+    p.add_argument(
+        "--max-pixels",
+        type=int,
+        default=DEFAULT_MAX_PIXELS,
+        help="reject images with more pixels than this (decompression bombs)",
+    )
+    p.set_defaults(handler=_shard)
     return parser
 
 
@@ -107,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         handler(args)
-    except (InputError, FileNotFoundError, PermissionError, StorageError) as err:
+    except (InputError, OSError, StorageError) as err:
         print(f"glasses {args.step}: error: {err}", file=sys.stderr)
         return 1
     return 0

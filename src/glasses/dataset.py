@@ -1,0 +1,109 @@
+"""The one reader of shards, for train, tune, evaluate and score: a ``tf.data`` pipeline.
+
+Shards on ``gs://`` are first copied to a local cache folder through the storage layer (they
+are small: 4500 faces at 64 px are 55 MB), so TensorFlow only ever reads local files and no
+second GCS client is involved. Files are interleaved, records parsed in parallel, cached in
+memory after the first epoch, shuffled, batched and prefetched so the model is never starved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from typing import Any
+
+from glasses import storage
+from glasses.errors import InputError
+from glasses.shard import read_metadata
+
+AUTOTUNE = -1  # tf.data.AUTOTUNE, without importing TensorFlow at module import
+
+
+def _cache_dir() -> str:
+    path = os.environ.get("GLASSES_CACHE_DIR") or os.path.join(
+        tempfile.gettempdir(), "glasses-shard-cache"
+    )
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def local_shard_files(shards: str, split: str, metadata: dict[str, Any] | None = None) -> list[str]:
+    """Local paths of ``split``'s shard files, copying them from GCS when needed."""
+    metadata = metadata or read_metadata(shards)
+    if split not in metadata["splits"]:
+        raise InputError(f"{shards}: no split {split!r} in metadata.json")
+    names = metadata["splits"][split]["shards"]
+    if not storage.is_gcs(shards):
+        return [storage.join(shards, name) for name in names]
+    # keyed by the shards' location and metadata: re-sharded data is fetched again
+    version = hashlib.sha256((shards + json.dumps(metadata, sort_keys=True)).encode())
+    paths = []
+    for name in names:
+        uri = storage.join(shards, name)
+        local = os.path.join(_cache_dir(), f"{version.hexdigest()[:16]}-{name}")
+        if not os.path.exists(local):
+            storage.copy(uri, local)
+        paths.append(local)
+    return paths
+
+
+def make_dataset(
+    shards: str,
+    split: str,
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    repeat: bool = False,
+    seed: int = 0,
+    with_ids: bool = False,
+    cache: bool = True,
+) -> Any:
+    """Batches of (uint8 images [B, R, R, 3], float32 labels [B]) from one split.
+
+    With ``with_ids`` the element is a dict ``{"image", "label", "id"}`` instead, for scoring
+    and reports. Labels of unlabelled records are -1.
+    """
+    import tensorflow as tf
+
+    metadata = read_metadata(shards)
+    files = local_shard_files(shards, split, metadata)
+    shape = metadata["image_shape"]
+    compression = "GZIP" if metadata["compression"] == "GZIP" else ""
+    spec = {
+        "image": tf.io.FixedLenFeature([], tf.string),
+        "label": tf.io.FixedLenFeature([], tf.int64),
+        "id": tf.io.FixedLenFeature([], tf.string),
+    }
+
+    def parse(record: Any) -> Any:
+        example = tf.io.parse_single_example(record, spec)
+        image = tf.reshape(tf.io.decode_raw(example["image"], tf.uint8), shape)
+        label = tf.cast(example["label"], tf.float32)
+        if with_ids:
+            return {"image": image, "label": label, "id": example["id"]}
+        return image, label
+
+    ds = tf.data.Dataset.from_tensor_slices(tf.constant(files, dtype=tf.string))
+    if shuffle:
+        ds = ds.shuffle(len(files), seed=seed)
+    ds = ds.interleave(
+        lambda f: tf.data.TFRecordDataset(f, compression_type=compression),
+        cycle_length=max(1, min(len(files), 4)),
+        num_parallel_calls=AUTOTUNE,
+        deterministic=not shuffle,
+    )
+    ds = ds.map(parse, num_parallel_calls=AUTOTUNE, deterministic=not shuffle)
+    if cache:
+        ds = ds.cache()
+    if shuffle:
+        records = int(metadata["splits"][split]["records"])
+        ds = ds.shuffle(max(1, min(records, 10_000)), seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    return ds.batch(batch_size).prefetch(AUTOTUNE)
+
+
+def split_size(shards: str, split: str) -> int:
+    return int(read_metadata(shards)["splits"][split]["records"])
