@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import bench_ingest
 import bench_shard
+import bench_train
 
 
 def main() -> None:
     bench_ingest.main()
     print()
     bench_shard.main()
+    print()
+    bench_train.main()
 
 
 if __name__ == "__main__":

@@ -50,3 +50,16 @@ def small_manifest(small_dataset: Path, tmp_path_factory: pytest.TempPathFactory
     out = tmp_path_factory.mktemp("ingested")
     ingest(str(small_dataset), str(out))
     return out / "manifest.csv"
+
+
+@pytest.fixture(scope="session")
+def train_shards(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Shards at 64 px of 1000 real synthetic faces (the last 100 unlabelled): enough to learn."""
+    from glasses.ingest import ingest
+    from glasses.shard import shard
+
+    root = tmp_path_factory.mktemp("train-data")
+    synth.synth(str(root / "raw"), count=1000, size=64, seed=5, workers=1)
+    ingest(str(root / "raw"), str(root / "ingested"))
+    shard(str(root / "ingested" / "manifest.csv"), str(root / "shards"), resolution=64, workers=1)
+    return root / "shards"

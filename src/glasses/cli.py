@@ -80,6 +80,52 @@ def _shard(args: argparse.Namespace) -> None:
     )
 
 
+def _train(args: argparse.Namespace) -> None:
+    from glasses.model import HParams
+    from glasses.train import train
+
+    hparams = HParams.load(args.hparams) if args.hparams else None
+    result = train(
+        args.data,
+        args.output,
+        hparams=hparams,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        patience=args.patience,
+        seed=args.seed,
+        monitor=args.monitor,
+    )
+    resumed = (
+        f", resumed after epoch {result.resumed_from_epoch}" if result.resumed_from_epoch else ""
+    )
+    print(
+        f"train: {result.epochs_run} epochs on {result.replicas} replica(s){resumed}; best "
+        f"val_loss {result.best_val_loss:.4f}, val_accuracy {result.best_val_accuracy:.4f} "
+        f"in {result.seconds:.0f}s; model in {args.output}"
+    )
+
+
+def _tune(args: argparse.Namespace) -> None:
+    from glasses.model import HParams
+    from glasses.tune import tune
+
+    result = tune(
+        args.data,
+        args.output,
+        tuner=args.tuner,
+        search_space=args.search_space,
+        max_trials=args.max_trials,
+        epochs=args.epochs,
+        patience=args.patience,
+        seed=args.seed,
+        base=HParams.load(args.hparams) if args.hparams else None,
+    )
+    print(
+        f"tune: {result.trials} trials, best val_loss {result.best_score:.4f} in "
+        f"{result.seconds:.0f}s; {args.output}/best_hparams.json"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="glasses",
@@ -140,6 +186,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="reject images with more pixels than this (decompression bombs)",
     )
     p.set_defaults(handler=_shard)
+
+    p = steps.add_parser("train", help="train the CNN on shards (all GPUs, resumable)")
+    p.add_argument("--data", required=True, help="shards folder or gs:// prefix")
+    p.add_argument("--output", required=True, help="folder or gs:// prefix for the model")
+    p.add_argument("--hparams", help="hyperparameters JSON, e.g. tune's best_hparams.json")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=None, help="per replica (default: hparams)")
+    p.add_argument("--patience", type=int, default=5, help="early-stopping patience in epochs")
+    p.add_argument(
+        "--monitor",
+        choices=["val_loss", "val_accuracy"],
+        default="val_loss",
+        help="what early stopping watches (val_accuracy copes better with noisy labels)",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=_train)
+
+    p = steps.add_parser("tune", help="search hyperparameters with Keras Tuner")
+    p.add_argument("--data", required=True, help="shards folder or gs:// prefix")
+    p.add_argument("--output", required=True, help="folder or gs:// prefix for the results")
+    p.add_argument("--tuner", choices=["random", "hyperband", "bayesian"], default="random")
+    p.add_argument(
+        "--search-space", choices=["architecture", "learning_rate", "all"], default="architecture"
+    )
+    p.add_argument("--max-trials", type=int, default=5, help="not used by hyperband")
+    p.add_argument("--epochs", type=int, default=10, help="epochs per trial")
+    p.add_argument("--patience", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hparams", help="starting hyperparameters for what is not searched")
+    p.set_defaults(handler=_tune)
     return parser
 
 

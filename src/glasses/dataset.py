@@ -95,6 +95,10 @@ def make_dataset(
         deterministic=not shuffle,
     )
     ds = ds.map(parse, num_parallel_calls=AUTOTUNE, deterministic=not shuffle)
+    # the record count is known: telling tf.data lets Keras size epochs and progress up front
+    ds = ds.apply(
+        tf.data.experimental.assert_cardinality(int(metadata["splits"][split]["records"]))
+    )
     if cache:
         ds = ds.cache()
     if shuffle:

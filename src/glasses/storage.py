@@ -218,3 +218,42 @@ def copy(src: str, dst: str) -> None:
             shutil.copyfileobj(fin, fout)
         return
     write_bytes(dst, read_bytes(src))
+
+
+def relative(uri: str, base: str) -> str:
+    """``uri``'s path below ``base``, with ``/`` separators."""
+    prefix = base.rstrip("/") + "/"
+    if not uri.startswith(prefix):
+        raise ValueError(f"{uri} is not below {base}")
+    return uri[len(prefix) :].replace(os.sep, "/")
+
+
+def upload_tree(local_dir: str, dst: str) -> int:
+    """Copy every file below ``local_dir`` to the same relative place below ``dst``."""
+    files = list_files(local_dir)
+    for info in files:
+        copy(info.uri, join(dst, *relative(info.uri, local_dir).split("/")))
+    return len(files)
+
+
+def download_tree(src: str, local_dir: str) -> int:
+    """Copy every file below ``src`` into ``local_dir``; 0 when ``src`` holds nothing."""
+    try:
+        files = list_files(src)
+    except FileNotFoundError:
+        return 0
+    for info in files:
+        copy(info.uri, os.path.join(local_dir, *relative(info.uri, src).split("/")))
+    return len(files)
+
+
+def delete_tree(uri: str) -> None:
+    """Remove every file below ``uri``; nothing there is fine."""
+    try:
+        files = list_files(uri)
+    except FileNotFoundError:
+        return
+    for info in files:
+        delete(info.uri)
+    if not is_gcs(uri):
+        shutil.rmtree(uri, ignore_errors=True)

@@ -75,7 +75,7 @@ def face_truth(seed: int, face_id: int, glasses: int) -> FaceTruth:
         style = str(rng.choice(FRAME_STYLES, p=[0.25, 0.25, 0.15, 0.12, 0.13, 0.10]))
         # a quarter of frames are hair-thin: 2-4 px at 1024, well under a pixel at 32
         thin = rng.random() < 0.25
-        width = float(rng.uniform(0.002, 0.004) if thin else rng.uniform(0.005, 0.014))
+        width = float(rng.uniform(0.002, 0.004) if thin else rng.uniform(0.006, 0.016))
         tinted = bool(rng.random() < 0.22)
     return FaceTruth(face_id, glasses, style, width, tinted, distractor)
 
@@ -241,7 +241,7 @@ def _draw_glasses(
     overlay = Image.new("RGBA", img.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
     tint = (*LENS_TINTS[int(rng.integers(len(LENS_TINTS)))], int(rng.uniform(90, 230)))
-    lens_fill = tint if truth.tinted else (255, 255, 255, 28)
+    lens_fill = tint if truth.tinted else (255, 255, 255, 40)
     line = (*frame, 255) if truth.frame_style != "rimless" else (*frame, 120)
     for side in (-1, 1):
         ex = cx + side * eye_dx

@@ -1,0 +1,88 @@
+"""The model builder and its typed hyperparameters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from glasses.errors import InputError
+from glasses.model import HParams, build_model
+
+
+def test_builder_honours_every_hyperparameter() -> None:
+    import keras
+
+    hp = HParams(
+        conv_blocks=2, filters=8, kernel_size=5, pooling="average", dense_units=16,
+        dropout=0.3, learning_rate=0.01, decay_rate=0.5, decay_steps=10, batch_size=4,
+    )  # fmt: skip
+    model = build_model(hp, 32)
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [c.filters for c in convs] == [8, 16]
+    assert all(c.kernel_size == (5, 5) and c.activation.__name__ == "relu" for c in convs)
+    pools = [layer for layer in model.layers if "pool" in layer.name]
+    assert all(isinstance(p, keras.layers.AveragePooling2D) for p in pools) and len(pools) == 2
+    assert sum(isinstance(x, keras.layers.BatchNormalization) for x in model.layers) == 2
+    assert model.get_layer("dropout").rate == 0.3
+    assert model.get_layer("dense").units == 16
+    assert model.get_layer("glasses").activation.__name__ == "sigmoid"
+    schedule = model.optimizer.get_config()["learning_rate"]
+    assert schedule["class_name"] == "ExponentialDecay"
+    assert schedule["config"]["initial_learning_rate"] == 0.01
+    assert schedule["config"]["decay_rate"] == 0.5 and schedule["config"]["decay_steps"] == 10
+    assert model.loss == "binary_crossentropy"
+    assert model.input.dtype == "uint8" and model.input.shape[1:] == (32, 32, 3)
+    assert isinstance(
+        build_model(HParams(pooling="max"), 32).get_layer("pool1"), keras.layers.MaxPooling2D
+    )
+
+
+def test_augmentation_is_a_training_only_switch() -> None:
+    names = {layer.name for layer in build_model(HParams(augment=True), 32).layers}
+    assert {"flip", "shift"} <= names
+    plain = build_model(HParams(augment=False, conv_blocks=1, filters=4, dense_units=8), 16)
+    assert not {"flip", "shift"} & {layer.name for layer in plain.layers}
+    model = build_model(HParams(conv_blocks=1, filters=4, dense_units=8), 16)
+    images = np.random.default_rng(1).integers(0, 256, (4, 16, 16, 3), dtype=np.uint8)
+    first = np.asarray(model(images, training=False))
+    assert np.array_equal(first, np.asarray(model(images, training=False)))  # serving: no noise
+
+
+def test_model_takes_uint8_images_and_returns_probabilities() -> None:
+    model = build_model(HParams(conv_blocks=1, filters=4, dense_units=8), 16)
+    images = np.random.default_rng(0).integers(0, 256, (5, 16, 16, 3), dtype=np.uint8)
+    p = np.asarray(model(images, training=False))
+    assert p.shape == (5, 1) and p.dtype == np.float32 and ((p > 0) & (p < 1)).all()
+
+
+def test_hparams_json_round_trip(tmp_path: Path) -> None:
+    hp = HParams(conv_blocks=4, pooling="average", learning_rate=0.002)
+    path = tmp_path / "hp.json"
+    path.write_text(hp.to_json())
+    assert HParams.load(str(path)) == hp
+    assert json.loads(HParams().to_json())["conv_blocks"] == 3
+    path.write_text('{"conv_blocks": 2, "learning_rate": 1}')  # int where float is fine
+    assert HParams.load(str(path)).learning_rate == 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"conv_block": 2}', "unknown hyperparameters conv_block"),
+        ('{"conv_blocks": "2"}', "conv_blocks='2' should be int"),
+        ('{"conv_blocks": true}', "should be int"),
+        ('{"augment": 1}', "augment=1 should be bool"),
+        ('{"pooling": "min"}', "pooling='min'"),
+        ('{"dropout": 1.0}', "dropout=1.0"),
+        ("[1, 2]", "expected a JSON object"),
+        ("{", "not JSON"),
+    ],
+)
+def test_bad_hparams_files_are_named(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "hp.json"
+    path.write_text(text)
+    with pytest.raises(InputError, match=message):
+        HParams.load(str(path))

@@ -1,0 +1,71 @@
+"""Tune: two trials per tuner kind, both search spaces, hparams round trip into train, resume."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from glasses.errors import InputError
+from glasses.model import HParams
+from glasses.train import train
+from glasses.tune import tune
+
+BASE = HParams(conv_blocks=2, filters=8, dense_units=16, batch_size=32)
+
+
+@pytest.mark.parametrize("kind", ["random", "bayesian", "hyperband"])
+def test_two_trials_per_tuner_kind(train_shards: Path, tmp_path: Path, kind: str) -> None:
+    result = tune(
+        str(train_shards), str(tmp_path), tuner=kind, search_space="architecture",
+        max_trials=2, epochs=2, seed=3, base=BASE,
+    )  # fmt: skip
+    trials = json.loads((tmp_path / "trials.json").read_text())
+    assert trials["tuner"] == kind and trials["objective"] == "val_loss"
+    assert (
+        len(trials["trials"]) == result.trials >= 2 if kind != "hyperband" else result.trials >= 1
+    )
+    assert all(t["status"] == "COMPLETED" for t in trials["trials"])
+    best = HParams.load(str(tmp_path / "best_hparams.json"))
+    assert best == result.best
+    assert result.best_score == min(t["score"] for t in trials["trials"])
+    # the learning-rate schedule was not part of this search
+    assert (best.learning_rate, best.decay_rate) == (BASE.learning_rate, BASE.decay_rate)
+
+
+def test_learning_rate_space_keeps_the_architecture_and_feeds_train(
+    train_shards: Path, tmp_path: Path
+) -> None:
+    result = tune(
+        str(train_shards), str(tmp_path / "tuning"), search_space="learning_rate",
+        max_trials=2, epochs=1, base=BASE,
+    )  # fmt: skip
+    best = result.best
+    architecture = ("conv_blocks", "filters", "kernel_size", "pooling", "dense_units", "dropout")
+    assert all(getattr(best, f) == getattr(BASE, f) for f in architecture)
+    assert best != BASE  # the schedule was drawn from the search space
+    loaded = HParams.load(str(tmp_path / "tuning" / "best_hparams.json"))
+    train(str(train_shards), str(tmp_path / "model"), hparams=loaded, epochs=1)
+    assert HParams.load(str(tmp_path / "model" / "hparams.json")) == best
+
+
+def test_an_interrupted_search_resumes_from_its_finished_trials(
+    train_shards: Path, tmp_path: Path
+) -> None:
+    tune(str(train_shards), str(tmp_path), max_trials=1, epochs=1, seed=4, base=BASE)
+    first = json.loads((tmp_path / "trials.json").read_text())["trials"]
+    assert (tmp_path / "state").is_dir()
+    tune(str(train_shards), str(tmp_path), max_trials=2, epochs=1, seed=4, base=BASE)
+    both = json.loads((tmp_path / "trials.json").read_text())["trials"]
+    assert len(both) == 2
+    assert both[0] == first[0]  # kept, not run again
+
+
+def test_bad_arguments(train_shards: Path, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="--tuner"):
+        tune(str(train_shards), str(tmp_path), tuner="grid")
+    with pytest.raises(InputError, match="--search-space"):
+        tune(str(train_shards), str(tmp_path), search_space="everything")
+    with pytest.raises(InputError, match="--max-trials"):
+        tune(str(train_shards), str(tmp_path), max_trials=0)
