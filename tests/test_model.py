@@ -45,7 +45,7 @@ def test_augmentation_is_a_training_only_switch() -> None:
     assert {"flip", "shift"} <= names
     plain = build_model(HParams(augment=False, conv_blocks=1, filters=4, dense_units=8), 16)
     assert not {"flip", "shift"} & {layer.name for layer in plain.layers}
-    model = build_model(HParams(conv_blocks=1, filters=4, dense_units=8), 16)
+    model = build_model(HParams(conv_blocks=1, filters=4, dense_units=8, augment=True), 16)
     images = np.random.default_rng(1).integers(0, 256, (4, 16, 16, 3), dtype=np.uint8)
     first = np.asarray(model(images, training=False))
     assert np.array_equal(first, np.asarray(model(images, training=False)))  # serving: no noise

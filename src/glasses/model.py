@@ -34,7 +34,7 @@ class HParams:
     decay_rate: float = 0.9
     decay_steps: int = 500
     batch_size: int = 32  # per replica
-    augment: bool = True  # random horizontal flips and small shifts while training
+    augment: bool = False  # random horizontal flips and small shifts while training
 
     def __post_init__(self) -> None:
         problems = []
