@@ -122,6 +122,7 @@ def tune(
             validation_data=val_ds,
             epochs=epochs,
             callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)],
+            shuffle=False,  # the dataset shuffles itself
             verbose=0,
         )
         trials = [
