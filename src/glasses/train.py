@@ -47,7 +47,9 @@ class TrainResult:
 
 def _callbacks(
     keras: Any, backup_local: str, backup_remote: str, previous: dict[str, list[float]], epochs: int
-) -> list[Any]:
+) -> tuple[list[Any], Any]:
+    """Our callbacks in the order they must run, and the one that keeps the whole history."""
+
     class MirrorBackup(keras.callbacks.Callback):  # type: ignore[misc]
         """After BackupAndRestore wrote its epoch checkpoint: add the history, mirror it."""
 
@@ -74,11 +76,9 @@ def _callbacks(
                 "epoch %d/%d %s (%.1fs)", epoch + 1, epochs, shown, time.perf_counter() - self.start
             )
 
-    return [
-        keras.callbacks.BackupAndRestore(backup_local, delete_checkpoint=False),
-        MirrorBackup(),
-        EpochLog(),
-    ]
+    mirror = MirrorBackup()
+    backup = keras.callbacks.BackupAndRestore(backup_local, delete_checkpoint=False)
+    return [backup, mirror, EpochLog()], mirror
 
 
 def train(
@@ -140,12 +140,12 @@ def train(
                 previous = json.load(f)
         with strategy.scope():
             model = build_model(hp, int(metadata["resolution"]))
-        ours = _callbacks(keras, backup_local, backup_remote, previous, epochs)
+        ours, mirror = _callbacks(keras, backup_local, backup_remote, previous, epochs)
         stop = keras.callbacks.EarlyStopping(
             monitor=monitor, patience=patience, restore_best_weights=True
         )
         board = keras.callbacks.TensorBoard(os.path.join(work, "out", "logs"))
-        fit = model.fit(
+        model.fit(
             train_ds,
             validation_data=val_ds,
             epochs=epochs,
@@ -154,13 +154,14 @@ def train(
             verbose=0,
         )
         resumed_from = len(previous.get("loss", []))
-        history = ours[1].history
+        history = mirror.history
         _write_outputs(model, hp, history, work, output)
         storage.delete_tree(backup_remote)  # finished: a rerun starts afresh
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    del fit
-    best = min(range(len(history["val_loss"])), key=history["val_loss"].__getitem__)
+    # the epoch whose weights EarlyStopping restored
+    scores = history[monitor]
+    best = (min if monitor == "val_loss" else max)(range(len(scores)), key=scores.__getitem__)
     return TrainResult(
         epochs_run=len(history["loss"]),
         resumed_from_epoch=resumed_from,
