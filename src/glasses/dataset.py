@@ -55,7 +55,6 @@ def make_dataset(
     batch_size: int,
     *,
     shuffle: bool = False,
-    repeat: bool = False,
     seed: int = 0,
     with_ids: bool = False,
     cache: bool = True,
@@ -104,10 +103,4 @@ def make_dataset(
     if shuffle:
         records = int(metadata["splits"][split]["records"])
         ds = ds.shuffle(max(1, min(records, 10_000)), seed=seed, reshuffle_each_iteration=True)
-    if repeat:
-        ds = ds.repeat()
     return ds.batch(batch_size).prefetch(AUTOTUNE)
-
-
-def split_size(shards: str, split: str) -> int:
-    return int(read_metadata(shards)["splits"][split]["records"])
