@@ -29,14 +29,15 @@ SHARD_SIZE = 40  # enough shards for every core to have work at 4N images
 RES = 64
 
 _MEASURE = """
-import json, resource, sys, time
+import json, sys, time
 from glasses.shard import shard
 t = time.perf_counter()
 s = shard(sys.argv[1], sys.argv[2], resolution=int(sys.argv[3]), shard_size=int(sys.argv[4]),
           workers=int(sys.argv[5]))
 seconds = time.perf_counter() - t
-rss_kb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-             resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+# VmHWM, not ru_maxrss: Linux carries the parent's peak into ru_maxrss across fork and exec
+with open("/proc/self/status") as f:
+    rss_kb = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
 print(json.dumps({"seconds": seconds, "records": s.records, "rss_mb": rss_kb / 1024}))
 """
 

@@ -230,3 +230,14 @@ def test_gcs_in_and_out(
     assert storage.read_bytes(storage.join(out, name)) == (tmp_path / name).read_bytes()
     batches = list(make_dataset(out, "val", batch_size=64))
     assert sum(int(b[0].shape[0]) for b in batches) == local_meta["splits"]["val"]["records"]
+
+
+def test_reader_cache_is_filled_up_front(small_manifest: Path, tmp_path: Path) -> None:
+    """Keras stops an epoch after exactly `steps` batches; the cache must not depend on an
+    epoch reading to the end, or every epoch would go back to the files."""
+    shard(str(small_manifest), str(tmp_path / "s"), resolution=RES, shard_size=16)
+    dataset = make_dataset(str(tmp_path / "s"), "train", batch_size=8, shuffle=True)
+    expected = read_metadata(str(tmp_path / "s"))["splits"]["train"]["records"]
+    shutil.rmtree(tmp_path / "s")
+    for _ in range(2):  # served from memory: the files are gone
+        assert sum(int(images.shape[0]) for images, _ in dataset) == expected

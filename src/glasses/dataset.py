@@ -100,6 +100,11 @@ def make_dataset(
     )
     if cache:
         ds = ds.cache()
+        # Fill the cache now. Keras ends an epoch after exactly `steps` batches, never reading
+        # to the end, and tf.data throws away a cache that was not read to its end: without
+        # this every epoch would read and parse the shards again (27 % of training time).
+        for _ in ds.batch(1024):
+            pass
     if shuffle:
         records = int(metadata["splits"][split]["records"])
         ds = ds.shuffle(max(1, min(records, 10_000)), seed=seed, reshuffle_each_iteration=True)
