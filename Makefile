@@ -17,10 +17,12 @@ install: $(STAMP)
 
 ## make run: the whole flow on built-in synthetic data, locally
 run: $(STAMP)
-	$(VENV)/bin/glasses synth $(RUN_DIR)/raw --count 300 --size 256 --label-noise 0.05
+	$(VENV)/bin/glasses synth $(RUN_DIR)/raw --count 1500 --size 256 --label-noise 0.05
 	$(VENV)/bin/glasses ingest --source $(RUN_DIR)/raw --output $(RUN_DIR)/ingested
 	$(VENV)/bin/glasses shard --manifest $(RUN_DIR)/ingested/manifest.csv --output $(RUN_DIR)/shards --resolution 64
+	$(VENV)/bin/glasses train --data $(RUN_DIR)/shards --output $(RUN_DIR)/model --epochs 20
 	@echo "manifest: $(RUN_DIR)/ingested/manifest.csv  shards: $(RUN_DIR)/shards/metadata.json"
+	@echo "model: $(RUN_DIR)/model/model.keras  curves: $(RUN_DIR)/model/training_curves.png"
 
 test: $(STAMP)
 	$(PY) -m pytest -q
