@@ -134,9 +134,11 @@ def tune(
             }
             for t in sorted(search.oracle.trials.values(), key=lambda t: t.trial_id)
         ]
-        best_hp = search.get_best_hyperparameters(1)[0]
-        best = sample_hparams(best_hp, search_space, base)
-        best_score = min(t["score"] for t in trials if t["score"] is not None)
+        scores = [t["score"] for t in trials if t["score"] is not None]
+        if not scores:
+            raise InputError(f"tune: none of {len(trials)} trials finished; see the log above")
+        best_score = min(scores)
+        best = sample_hparams(search.get_best_hyperparameters(1)[0], search_space, base)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     storage.write_text(storage.join(output, "best_hparams.json"), best.to_json())
