@@ -249,11 +249,12 @@ def download_tree(src: str, local_dir: str) -> int:
 
 def delete_tree(uri: str) -> None:
     """Remove every file below ``uri``; nothing there is fine."""
+    if not is_gcs(uri):
+        shutil.rmtree(uri, ignore_errors=True)
+        return
     try:
         files = list_files(uri)
     except FileNotFoundError:
         return
     for info in files:
         delete(info.uri)
-    if not is_gcs(uri):
-        shutil.rmtree(uri, ignore_errors=True)

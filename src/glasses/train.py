@@ -45,6 +45,45 @@ class TrainResult:
     seconds: float
 
 
+@dataclass(frozen=True)
+class Inputs:
+    strategy: Any
+    replicas: int
+    train: Any  # tf.data.Dataset of the train split, shuffled, at the global batch
+    val: Any
+    resolution: int
+
+
+def distributed_inputs(data: str, batch_size: int, seed: int) -> Inputs:
+    """Seeded MirroredStrategy over every visible GPU (mixed precision on GPU) and the train and
+    val datasets at its global batch: what a training run and every tuner trial share."""
+    metadata = read_metadata(data)
+    for split in ("train", "val"):
+        if metadata["splits"][split]["records"] == 0:
+            raise InputError(f"{data}: the {split} split is empty; nothing to train or validate on")
+
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    strategy = tf.distribute.MirroredStrategy()
+    replicas = int(strategy.num_replicas_in_sync)
+    global_batch = batch_size * replicas
+    log.info(
+        "%d replica(s) on %s, global batch %d", replicas, "GPU" if gpus else "CPU", global_batch
+    )
+    return Inputs(
+        strategy=strategy,
+        replicas=replicas,
+        train=make_dataset(data, "train", global_batch, shuffle=True, seed=seed),
+        val=make_dataset(data, "val", global_batch),
+        resolution=int(metadata["resolution"]),
+    )
+
+
 def _callbacks(
     keras: Any, backup_local: str, backup_remote: str, previous: dict[str, list[float]], epochs: int
 ) -> tuple[list[Any], Any]:
@@ -103,31 +142,10 @@ def train(
     hp = hparams or HParams()
     if batch_size is not None:
         hp = dataclasses.replace(hp, batch_size=batch_size)
-    metadata = read_metadata(data)
-    for split in ("train", "val"):
-        if metadata["splits"][split]["records"] == 0:
-            raise InputError(f"{data}: the {split} split is empty; nothing to train or validate on")
     start = time.perf_counter()
+    inputs = distributed_inputs(data, hp.batch_size, seed)
 
     import keras
-    import tensorflow as tf
-
-    keras.utils.set_random_seed(seed)
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        keras.mixed_precision.set_global_policy("mixed_float16")
-    strategy = tf.distribute.MirroredStrategy()
-    replicas = int(strategy.num_replicas_in_sync)
-    global_batch = hp.batch_size * replicas
-    log.info(
-        "train: %d replica(s) on %s, global batch %d",
-        replicas,
-        "GPU" if gpus else "CPU",
-        global_batch,
-    )
-
-    train_ds = make_dataset(data, "train", global_batch, shuffle=True, seed=seed)
-    val_ds = make_dataset(data, "val", global_batch)
 
     work = tempfile.mkdtemp(prefix="glasses-train-")
     try:
@@ -138,16 +156,16 @@ def train(
         if os.path.exists(os.path.join(backup_local, HISTORY_NAME)):
             with open(os.path.join(backup_local, HISTORY_NAME)) as f:
                 previous = json.load(f)
-        with strategy.scope():
-            model = build_model(hp, int(metadata["resolution"]))
+        with inputs.strategy.scope():
+            model = build_model(hp, inputs.resolution)
         ours, mirror = _callbacks(keras, backup_local, backup_remote, previous, epochs)
         stop = keras.callbacks.EarlyStopping(
             monitor=monitor, patience=patience, restore_best_weights=True
         )
         board = keras.callbacks.TensorBoard(os.path.join(work, "out", "logs"))
         model.fit(
-            train_ds,
-            validation_data=val_ds,
+            inputs.train,
+            validation_data=inputs.val,
             epochs=epochs,
             callbacks=[*ours, stop, board, *callbacks],
             shuffle=False,  # the dataset shuffles itself
@@ -167,7 +185,7 @@ def train(
         resumed_from_epoch=resumed_from,
         best_val_loss=history["val_loss"][best],
         best_val_accuracy=history["val_accuracy"][best],
-        replicas=replicas,
+        replicas=inputs.replicas,
         seconds=time.perf_counter() - start,
     )
 

@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from glasses import storage
-from glasses.dataset import make_dataset
 from glasses.errors import InputError
 from glasses.model import HParams, build_model
-from glasses.shard import read_metadata
+from glasses.train import distributed_inputs
 
 log = logging.getLogger(__name__)
 
@@ -84,19 +83,11 @@ def tune(
     if max_trials < 1 or epochs < 1:
         raise InputError(f"--max-trials and --epochs must be >= 1, got {max_trials}, {epochs}")
     base = base or HParams()
-    metadata = read_metadata(data)
-    resolution = int(metadata["resolution"])
     start = time.perf_counter()
+    inputs = distributed_inputs(data, base.batch_size, seed)
 
     import keras
     import keras_tuner as kt
-    import tensorflow as tf
-
-    keras.utils.set_random_seed(seed)
-    strategy = tf.distribute.MirroredStrategy()
-    global_batch = base.batch_size * int(strategy.num_replicas_in_sync)
-    train_ds = make_dataset(data, "train", global_batch, shuffle=True, seed=seed)
-    val_ds = make_dataset(data, "val", global_batch)
 
     work = tempfile.mkdtemp(prefix="glasses-tune-")
     state_remote = storage.join(output, STATE_DIR)
@@ -109,17 +100,17 @@ def tune(
             tuner,
             search_space,
             base,
-            resolution,
+            inputs.resolution,
             max_trials,
             epochs,
             seed,
             work,
             state_remote,
-            strategy,
+            inputs.strategy,
         )
         search.search(
-            train_ds,
-            validation_data=val_ds,
+            inputs.train,
+            validation_data=inputs.val,
             epochs=epochs,
             callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)],
             shuffle=False,  # the dataset shuffles itself
