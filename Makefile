@@ -21,8 +21,10 @@ run: $(STAMP)
 	$(VENV)/bin/glasses ingest --source $(RUN_DIR)/raw --output $(RUN_DIR)/ingested
 	$(VENV)/bin/glasses shard --manifest $(RUN_DIR)/ingested/manifest.csv --output $(RUN_DIR)/shards --resolution 64
 	$(VENV)/bin/glasses train --data $(RUN_DIR)/shards --output $(RUN_DIR)/model --epochs 20
-	@echo "manifest: $(RUN_DIR)/ingested/manifest.csv  shards: $(RUN_DIR)/shards/metadata.json"
-	@echo "model: $(RUN_DIR)/model/model.keras  curves: $(RUN_DIR)/model/training_curves.png"
+	$(VENV)/bin/glasses evaluate --data $(RUN_DIR)/shards --model $(RUN_DIR)/model --output $(RUN_DIR)/eval
+	$(VENV)/bin/glasses score --model $(RUN_DIR)/model --source $(RUN_DIR)/shards --output $(RUN_DIR)/predictions
+	@echo "model: $(RUN_DIR)/model/model.keras  report: $(RUN_DIR)/eval/report.html"
+	@echo "predictions: $(RUN_DIR)/predictions/predictions.csv"
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bench_ingest
+import bench_score
 import bench_shard
 import bench_train
 
@@ -13,6 +14,8 @@ def main() -> None:
     bench_shard.main()
     print()
     bench_train.main()
+    print()
+    bench_score.main()
 
 
 if __name__ == "__main__":

@@ -63,3 +63,15 @@ def train_shards(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ingest(str(root / "raw"), str(root / "ingested"))
     shard(str(root / "ingested" / "manifest.csv"), str(root / "shards"), resolution=64, workers=1)
     return root / "shards"
+
+
+@pytest.fixture(scope="session")
+def trained_model(train_shards: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small CNN trained for a few epochs on ``train_shards``: clearly better than chance."""
+    from glasses.model import HParams
+    from glasses.train import train
+
+    out = tmp_path_factory.mktemp("model")
+    small = HParams(conv_blocks=2, filters=16, dense_units=32, dropout=0.3, batch_size=16)
+    train(str(train_shards), str(out), hparams=small, epochs=8, patience=8, seed=1)
+    return out

@@ -49,3 +49,25 @@ def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     bad = run("synth", str(tmp_path / "x"), "--count", "0")
     assert bad.returncode == 1 and "--count must be at least 1" in bad.stderr
     assert run("--version").stdout.startswith("glasses ")
+
+
+def test_evaluate_and_score_as_commands(
+    train_shards: Path, trained_model: Path, tmp_path: Path
+) -> None:
+    evaluate = run(
+        "evaluate", "--data", str(train_shards), "--model", str(trained_model),
+        "--output", str(tmp_path / "eval"), "--min-accuracy", "0.5",
+    )  # fmt: skip
+    assert evaluate.returncode == 0, evaluate.stderr
+    assert "BLESSED" in evaluate.stdout and (tmp_path / "eval" / "report.html").is_file()
+    score = run(
+        "score", "--model", str(trained_model), "--source", str(train_shards),
+        "--output", str(tmp_path / "pred"),
+    )  # fmt: skip
+    assert score.returncode == 0, score.stderr
+    assert "100 faces scored" in score.stdout
+    missing = run("score", "--model", str(tmp_path), "--source", str(train_shards), "--output",
+                  str(tmp_path / "p"))  # fmt: skip
+    assert missing.returncode == 1
+    assert missing.stderr.strip().splitlines()[-1].startswith("glasses score: error: ")
+    assert "model.keras not found" in missing.stderr

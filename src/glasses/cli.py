@@ -126,6 +126,59 @@ def _tune(args: argparse.Namespace) -> None:
     )
 
 
+def _evaluate(args: argparse.Namespace) -> None:
+    from glasses.evaluate import evaluate
+
+    result = evaluate(
+        args.data,
+        args.model,
+        args.output,
+        uncertain_low=args.uncertain_low,
+        uncertain_high=args.uncertain_high,
+        min_accuracy=args.min_accuracy,
+        baseline=args.baseline,
+        max_regression=args.max_regression,
+    )
+    m = result.metrics
+    auc = "n/a" if m["roc_auc"] is None else f"{m['roc_auc']:.4f}"
+    print(
+        f"evaluate: {m['examples']} test faces, accuracy {m['accuracy']:.4f}, ROC AUC {auc}, "
+        f"{m['uncertain_fraction']:.1%} uncertain; "
+        f"{'BLESSED' if result.blessed else 'NOT blessed'}: {result.reason}; "
+        f"report: {args.output}/report.html"
+    )
+
+
+def _score(args: argparse.Namespace) -> None:
+    from glasses.score import score
+
+    summary = score(
+        args.model,
+        args.source,
+        args.output,
+        uncertain_low=args.uncertain_low,
+        uncertain_high=args.uncertain_high,
+        split=args.split,
+        accepted_output=args.accepted_output,
+        batch_size=args.batch_size,
+        part_size=args.part_size,
+        workers=args.workers,
+        num_workers=args.num_workers,
+        worker_index=args.worker_index,
+        max_pixels=args.max_pixels,
+    )
+    done = "predictions.csv written" if summary.complete else "waiting for other workers' parts"
+    print(
+        f"score: {summary.scored} faces scored ({summary.uncertain} uncertain), "
+        f"{summary.rejected} rejected in {summary.seconds:.1f}s; {done} ({args.output})"
+    )
+
+
+def _band(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--uncertain-low", type=float, default=0.4, help="uncertain band's low end")
+    p.add_argument("--uncertain-high", type=float, default=0.6, help="uncertain band's high end")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="glasses",
@@ -216,6 +269,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--hparams", help="starting hyperparameters for what is not searched")
     p.set_defaults(handler=_tune)
+
+    p = steps.add_parser("evaluate", help="test-split metrics, blessing gate and HTML report")
+    p.add_argument("--data", required=True, help="shards folder or gs:// prefix")
+    p.add_argument("--model", required=True, help="model folder train wrote")
+    p.add_argument("--output", required=True, help="folder or gs:// prefix for the results")
+    _band(p)
+    p.add_argument("--min-accuracy", type=float, default=0.85, help="blessing threshold")
+    p.add_argument(
+        "--baseline",
+        help="earlier model folder, model registry, or metrics.json to compare against",
+    )
+    p.add_argument(
+        "--max-regression",
+        type=float,
+        default=0.01,
+        help="how much accuracy below the baseline still blesses (default 0.01)",
+    )
+    p.set_defaults(handler=_evaluate)
+
+    p = steps.add_parser("score", help="probability of glasses for a batch of faces")
+    p.add_argument("--model", required=True, help="model folder train wrote")
+    p.add_argument(
+        "--source", required=True, help="image folder or gs:// prefix, manifest .csv, or shards"
+    )
+    p.add_argument("--output", required=True, help="folder or gs:// prefix for predictions.csv")
+    _band(p)
+    p.add_argument(
+        "--split",
+        default="unlabelled",
+        help="split to score from a manifest or shards (default unlabelled; 'all' for every row)",
+    )
+    p.add_argument(
+        "--accepted-output", help="copy confident faces here, into glasses/ and no_glasses/"
+    )
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--part-size", type=int, default=500, help="images per resumable part")
+    p.add_argument("--workers", type=int, default=None, help="decoding processes (default: cores)")
+    p.add_argument("--num-workers", type=int, default=1, help="machines sharing the work")
+    p.add_argument("--worker-index", type=int, default=0, help="this machine's number, from 0")
+    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS)
+    p.set_defaults(handler=_score)
     return parser
 
 

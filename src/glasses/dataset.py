@@ -49,6 +49,39 @@ def local_shard_files(shards: str, split: str, metadata: dict[str, Any] | None =
     return paths
 
 
+def _parser(metadata: dict[str, Any], with_ids: bool) -> Any:
+    """A function from one serialised record to (image, label) or a dict with its id too."""
+    import tensorflow as tf
+
+    shape = metadata["image_shape"]
+    spec = {
+        "image": tf.io.FixedLenFeature([], tf.string),
+        "label": tf.io.FixedLenFeature([], tf.int64),
+        "id": tf.io.FixedLenFeature([], tf.string),
+    }
+
+    def parse(record: Any) -> Any:
+        example = tf.io.parse_single_example(record, spec)
+        image = tf.reshape(tf.io.decode_raw(example["image"], tf.uint8), shape)
+        label = tf.cast(example["label"], tf.float32)
+        if with_ids:
+            return {"image": image, "label": label, "id": example["id"]}
+        return image, label
+
+    return parse
+
+
+def shard_file_batches(path: str, metadata: dict[str, Any], batch_size: int) -> Any:
+    """Batches of ``{"image", "label", "id"}`` from one local shard file, in record order:
+    score reads shard by shard, so each shard is one resumable part of its work."""
+    import tensorflow as tf
+
+    compression = "GZIP" if metadata["compression"] == "GZIP" else ""
+    ds = tf.data.TFRecordDataset(path, compression_type=compression)
+    ds = ds.map(_parser(metadata, with_ids=True), num_parallel_calls=AUTOTUNE)
+    return ds.batch(batch_size).prefetch(AUTOTUNE)
+
+
 def make_dataset(
     shards: str,
     split: str,
@@ -68,21 +101,8 @@ def make_dataset(
 
     metadata = read_metadata(shards)
     files = local_shard_files(shards, split, metadata)
-    shape = metadata["image_shape"]
     compression = "GZIP" if metadata["compression"] == "GZIP" else ""
-    spec = {
-        "image": tf.io.FixedLenFeature([], tf.string),
-        "label": tf.io.FixedLenFeature([], tf.int64),
-        "id": tf.io.FixedLenFeature([], tf.string),
-    }
-
-    def parse(record: Any) -> Any:
-        example = tf.io.parse_single_example(record, spec)
-        image = tf.reshape(tf.io.decode_raw(example["image"], tf.uint8), shape)
-        label = tf.cast(example["label"], tf.float32)
-        if with_ids:
-            return {"image": image, "label": label, "id": example["id"]}
-        return image, label
+    parse = _parser(metadata, with_ids)
 
     ds = tf.data.Dataset.from_tensor_slices(tf.constant(files, dtype=tf.string))
     if shuffle:

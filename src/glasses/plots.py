@@ -42,3 +42,109 @@ def training_curves(history: Mapping[str, Sequence[float]]) -> bytes:
         ax.grid(alpha=0.3)
         ax.legend()
     return _png(fig)
+
+
+def confusion_matrix(matrix: Sequence[Sequence[int]], labels: Sequence[str]) -> bytes:
+    """Counts with true labels as rows, as KFP's confusion-matrix view lays them out."""
+    fig, ax = _figure(size=(4.6, 4.0))
+    ax.imshow(matrix, cmap="Blues")
+    peak = max(max(row) for row in matrix) or 1
+    for i, row in enumerate(matrix):
+        for j, value in enumerate(row):
+            colour = "white" if value > peak / 2 else "black"
+            ax.text(j, i, str(value), ha="center", va="center", color=colour, fontsize=14)
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title("Confusion matrix")
+    return _png(fig)
+
+
+def roc(fpr: Sequence[float], tpr: Sequence[float], area: float | None) -> bytes:
+    fig, ax = _figure(size=(4.6, 4.0))
+    ax.plot(fpr, tpr, lw=2, label=f"model (AUC {area:.3f})" if area is not None else "model")
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", label="chance")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_title("ROC curve")
+    ax.legend(loc="lower right")
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def reliability(bins: Sequence[Mapping[str, Any]], ece: float) -> bytes:
+    """Mean predicted probability against the observed share of glasses, per bin."""
+    fig, ax = _figure(size=(4.6, 4.0))
+    filled = [b for b in bins if b["count"]]
+    width = bins[0]["high"] - bins[0]["low"] if bins else 0.1
+    ax.bar(
+        [b["low"] for b in filled],
+        [b["fraction_glasses"] for b in filled],
+        width=width,
+        align="edge",
+        alpha=0.6,
+        edgecolor="black",
+        label="share with glasses",
+    )
+    ax.plot(
+        [b["mean_probability"] for b in filled],
+        [b["fraction_glasses"] for b in filled],
+        marker="o",
+        color="C1",
+        label="bin mean p",
+    )
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", label="perfect calibration")
+    ax.set_xlabel("predicted probability of glasses")
+    ax.set_ylabel("observed share with glasses")
+    ax.set_title(f"Reliability (ECE {ece:.3f})")
+    ax.legend(loc="upper left", fontsize=8)
+    return _png(fig)
+
+
+def face_grid(
+    images: Sequence[Any],
+    probabilities: Sequence[float],
+    labels: Sequence[int],
+    low: float,
+    high: float,
+    cols: int = 8,
+) -> bytes:
+    """Faces with their probability of glasses (the paper's Fig. 12): orange frame = uncertain,
+    red frame = misclassified, true label under each."""
+    rows = max(1, -(-len(images) // cols))
+    fig, axes = _figure(rows, cols, (cols * 1.5, rows * 1.75))
+    for k, ax in enumerate(getattr(axes, "flat", [axes])):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if k >= len(images):
+            ax.axis("off")
+            continue
+        p, y = float(probabilities[k]), int(labels[k])
+        wrong = (p >= 0.5) != (y == 1)
+        unsure = low <= p <= high
+        ax.imshow(images[k])
+        colour = "red" if wrong else ("orange" if unsure else "green")
+        for spine in ax.spines.values():
+            spine.set_edgecolor(colour)
+            spine.set_linewidth(4 if (wrong or unsure) else 1.5)
+        ax.set_title(f"p={p:.2f}", fontsize=9, color=colour)
+        ax.set_xlabel("glasses" if y == 1 else "no glasses", fontsize=7)
+    return _png(fig)
+
+
+def feature_maps(image: Any, maps: Sequence[tuple[str, Any]], channels: int = 8) -> bytes:
+    """The face and the first ``channels`` activation maps of each convolution block (Fig. 13)."""
+    fig, axes = _figure(len(maps), channels + 1, ((channels + 1) * 1.3, len(maps) * 1.4))
+    grid = axes if len(maps) > 1 else [axes]
+    for row, (name, acts) in zip(grid, maps, strict=True):
+        row[0].imshow(image)
+        row[0].set_ylabel(name, fontsize=9)
+        for c, ax in enumerate(row[1:]):
+            if c < acts.shape[-1]:
+                ax.imshow(acts[..., c], cmap="viridis")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        row[0].set_xticks([])
+        row[0].set_yticks([])
+    return _png(fig)

@@ -1,0 +1,107 @@
+"""Scoring throughput against the PNG-decode limit, and scoring from shards, in one run.
+
+On realistic 1024 px PNGs from ``glasses synth``:
+(a) decode-only rate: read + PIL decode to RGB of the same files, one process;
+(b) ``score`` of a folder of those files, images/s with 1 decoding process and with every core,
+    per core divided by (a): scoring should run at >= 0.85 of the decoder's own speed;
+(c) ``score`` of the same faces from 64 px shards (no decoding): images/s.
+Start-up (model load, spawning the decoders, tracing) costs about a second: the batch is
+large enough for that to be a few percent, as it is for a real batch of GAN faces.
+Each score run is timed in a fresh process with TensorFlow already imported; model loading,
+the decoding processes' start-up and tracing are part of the time, as in a real run.
+The model is the default architecture untrained: its speed does not depend on its weights.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image
+
+from glasses import synth
+from glasses.ingest import ingest
+from glasses.shard import shard
+
+COUNT = 320
+COPIES = 4  # each face under 4 names: a batch large enough that start-up does not dominate
+RES = 64
+
+_MEASURE = """
+import json, sys, time
+from glasses.score import score
+model, source, out, workers, split = sys.argv[1:6]
+t = time.perf_counter()
+s = score(model, source, out, workers=int(workers), split=split)
+print(json.dumps({"seconds": time.perf_counter() - t, "scored": s.scored}))
+"""
+
+
+def _score_run(model: str, source: str, out: str, workers: int, split: str) -> float:
+    """images/s of one score run in a fresh process (TensorFlow imported before timing)."""
+    code = "import tensorflow, keras\n" + _MEASURE
+    result = subprocess.run(
+        [sys.executable, "-c", code, model, source, out, str(workers), split],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    return float(figures["scored"] / figures["seconds"])
+
+
+def _save_model(path: Path) -> None:
+    from glasses.model import HParams, build_model
+
+    path.mkdir(parents=True)
+    build_model(HParams(), RES).save(path / "model.keras")
+
+
+def main() -> None:
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        synth.synth(str(tmp / "raw"), count=COUNT, size=1024, unlabelled_fraction=0.0, seed=2)
+        files = sorted((tmp / "raw" / "faces-spring-2020" / "faces-spring-2020").glob("*.png"))
+        faces = tmp / "batch"
+        for copy in range(COPIES):
+            (faces / f"copy{copy}").mkdir(parents=True)
+            for f in files:
+                os.link(f, faces / f"copy{copy}" / f.name)
+        inputs = sorted(faces.rglob("*.png"))
+        for f in inputs:  # warm the page cache, as the score runs below will find it
+            f.read_bytes()
+        start = time.perf_counter()
+        for f in inputs:
+            with Image.open(io.BytesIO(f.read_bytes())) as im:
+                im.convert("RGB")
+        decode_rate = len(inputs) / (time.perf_counter() - start)
+
+        model = tmp / "model"
+        _save_model(model)
+        one = _score_run(str(model), str(faces), str(tmp / "p1"), 1, "unlabelled")
+        every = _score_run(str(model), str(faces), str(tmp / "pall"), cores, "unlabelled")
+
+        ingest(str(tmp / "raw"), str(tmp / "ingested"), val_fraction=0.0, test_fraction=0.0)
+        shard(str(tmp / "ingested" / "manifest.csv"), str(tmp / "shards"), resolution=RES)
+        from_shards = _score_run(str(model), str(tmp / "shards"), str(tmp / "ps"), 1, "train")
+
+    print(f"score: {COUNT * COPIES} synthetic 1024 px PNGs ({COUNT} faces x {COPIES} names) -> "
+          f"{RES} px, default model, {cores} cores")  # fmt: skip
+    print(f"(a) decode-only, 1 process:             {decode_rate:7.1f} images/s")
+    print(f"(b) score, 1 decoding process:          {one:7.1f} images/s")
+    print(f"    score, {cores} decoding processes:       {every:7.1f} images/s")
+    print(f"    score per core / decode-only:       {one / decode_rate:7.2f} (1 process)")
+    print(f"                                        {every / cores / decode_rate:7.2f} "
+          f"({cores} processes; goal >= 0.85)")  # fmt: skip
+    print(f"(c) score from {RES} px shards:            {from_shards:7.1f} images/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+"""Evaluate: metrics on the test split, a blessing gate, and a report page for people.
+
+The gate is the TFX Evaluator's idea: a model is blessed when its accuracy reaches
+``min_accuracy`` and, if there is a baseline (an earlier model, a registry's latest model, or an
+earlier metrics.json), it is not worse than the baseline by more than ``max_regression``. A
+baseline model is scored on the *same* test split, so the comparison is like for like.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from glasses import plots, registry, report, storage
+from glasses.dataset import make_dataset
+from glasses.errors import InputError
+from glasses.metrics import check_band, classification_metrics
+from glasses.predict import MODEL_FILE, Predictor
+from glasses.shard import read_metadata
+
+log = logging.getLogger(__name__)
+
+METRICS_NAME = "metrics.json"
+REPORT_NAME = "report.html"
+PREDICTIONS_NAME = "test_predictions.csv"
+GRID_FACES = 32
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    metrics: dict[str, Any]
+    blessed: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class LabelledPredictions:
+    ids: list[str]
+    labels: np.ndarray
+    probabilities: np.ndarray
+    images: np.ndarray  # uint8 [N, R, R, 3], for the report's pictures
+
+
+def predict_split(predictor: Predictor, data: str, split: str, batch_size: int = 256) -> Any:
+    """The model's probability for every record of one split, with ids, labels and images."""
+    metadata = read_metadata(data)
+    if metadata["resolution"] != predictor.resolution:
+        raise InputError(
+            f"{data} holds {metadata['resolution']} px images but the model takes "
+            f"{predictor.resolution} px"
+        )
+    if metadata["splits"].get(split, {}).get("records", 0) == 0:
+        raise InputError(f"{data}: the {split} split is empty; nothing to evaluate")
+    ids: list[str] = []
+    labels, probs, images = [], [], []
+    for batch in make_dataset(data, split, batch_size, with_ids=True, cache=False):
+        pixels = batch["image"].numpy()
+        ids.extend(v.decode() for v in batch["id"].numpy())
+        labels.append(batch["label"].numpy().astype(np.int64))
+        probs.append(predictor.predict(pixels))
+        images.append(pixels)
+    return LabelledPredictions(
+        ids, np.concatenate(labels), np.concatenate(probs), np.concatenate(images)
+    )
+
+
+def _baseline_accuracy(baseline: str, data: str, split: str) -> tuple[float, str] | None:
+    """(accuracy, description) of the baseline, or None when a registry is still empty."""
+    if baseline.endswith(".json"):
+        try:
+            values = json.loads(storage.read_text(baseline))
+        except FileNotFoundError as err:
+            raise InputError(f"--baseline {baseline} not found") from err
+        except json.JSONDecodeError as err:
+            raise InputError(f"--baseline {baseline}: not JSON ({err})") from err
+        if not isinstance(values, dict) or not isinstance(values.get("accuracy"), int | float):
+            raise InputError(f"--baseline {baseline}: no numeric 'accuracy'")
+        return float(values["accuracy"]), f"metrics {baseline}"
+    model_dir = baseline
+    if not storage.exists(storage.join(baseline, MODEL_FILE)):
+        published = registry.latest(baseline)
+        if published is None:
+            if storage.exists(storage.join(baseline, registry.LATEST)) or not _has_files(baseline):
+                return None  # an empty registry: the first run has nothing to beat
+            raise InputError(
+                f"--baseline {baseline}: neither a model folder, a registry nor a metrics .json"
+            )
+        model_dir = published.model
+    scored = predict_split(Predictor(model_dir), data, split)
+    accuracy = float(((scored.probabilities >= 0.5) == (scored.labels == 1)).mean())
+    return accuracy, f"model {model_dir}"
+
+
+def _has_files(uri: str) -> bool:
+    try:
+        storage.list_files(uri)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def bless(
+    accuracy: float, min_accuracy: float, baseline: float | None, max_regression: float
+) -> tuple[bool, str]:
+    """The gate, as a pure function: (blessed, the reason in words)."""
+    if accuracy < min_accuracy:
+        return False, f"accuracy {accuracy:.4f} is below --min-accuracy {min_accuracy:.4f}"
+    if baseline is None:
+        return True, f"accuracy {accuracy:.4f} >= {min_accuracy:.4f}; no baseline to compare"
+    if accuracy < baseline - max_regression:
+        return False, (
+            f"accuracy {accuracy:.4f} is worse than the baseline's {baseline:.4f} by more than "
+            f"--max-regression {max_regression:.4f}"
+        )
+    return True, (
+        f"accuracy {accuracy:.4f} >= {min_accuracy:.4f} and within {max_regression:.4f} of the "
+        f"baseline's {baseline:.4f}"
+    )
+
+
+def evaluate(
+    data: str,
+    model: str,
+    output: str,
+    uncertain_low: float = 0.4,
+    uncertain_high: float = 0.6,
+    min_accuracy: float = 0.85,
+    baseline: str | None = None,
+    max_regression: float = 0.01,
+    split: str = "test",
+) -> Evaluation:
+    """Score ``split`` of ``data`` with ``model``; write metrics.json, report.html and the
+    per-face predictions to ``output``."""
+    check_band(uncertain_low, uncertain_high)
+    if not 0.0 <= min_accuracy <= 1.0 or max_regression < 0:
+        raise InputError("--min-accuracy must be in [0, 1] and --max-regression >= 0")
+    start = time.perf_counter()
+    predictor = Predictor(model)
+    scored = predict_split(predictor, data, split)
+    metrics = classification_metrics(
+        scored.labels, scored.probabilities, uncertain_low, uncertain_high
+    )
+    base = _baseline_accuracy(baseline, data, split) if baseline else None
+    blessed, reason = bless(
+        metrics["accuracy"], min_accuracy, base[0] if base else None, max_regression
+    )
+    metrics = {
+        "split": split,
+        "data": data,
+        "model": model,
+        **metrics,
+        "blessed": blessed,
+        "blessing": {
+            "reason": reason,
+            "min_accuracy": min_accuracy,
+            "max_regression": max_regression,
+            "baseline": {"source": base[1], "accuracy": base[0]} if base else None,
+        },
+    }
+    log.info("evaluate: %s", reason)
+    storage.write_text(storage.join(output, METRICS_NAME), json.dumps(metrics, indent=2) + "\n")
+    storage.write_text(storage.join(output, PREDICTIONS_NAME), _predictions_csv(scored, metrics))
+    page = report.render(metrics, _report_figures(predictor, scored, metrics, model))
+    storage.write_text(storage.join(output, REPORT_NAME), page)
+    log.info("evaluate: %d faces in %.1fs", len(scored.ids), time.perf_counter() - start)
+    return Evaluation(metrics, blessed, reason)
+
+
+def _predictions_csv(scored: LabelledPredictions, metrics: dict[str, Any]) -> str:
+    low, high = metrics["uncertain_band"]
+    buf = io.StringIO()
+    out = csv.writer(buf, lineterminator="\n")
+    out.writerow(["id", "label", "probability", "predicted", "uncertain"])
+    for i, y, p in zip(scored.ids, scored.labels, scored.probabilities, strict=True):
+        out.writerow([i, int(y), f"{p:.6f}", int(p >= 0.5), int(low <= p <= high)])
+    return buf.getvalue()
+
+
+def _grid_indices(scored: LabelledPredictions, low: float, high: float) -> list[int]:
+    """The faces worth a look first (misclassified, then uncertain), then others, by a fixed
+    seed: a grid of only easy faces would say nothing."""
+    p, y = scored.probabilities, scored.labels
+    wrong = np.nonzero((p >= 0.5) != (y == 1))[0]
+    unsure = np.nonzero(((p >= low) & (p <= high)) & ((p >= 0.5) == (y == 1)))[0]
+    rest = np.setdiff1d(np.arange(len(p)), np.r_[wrong, unsure])
+    rest = np.random.default_rng(0).permutation(rest)
+    half = GRID_FACES // 2
+    chosen = [*wrong[: half // 2 + half % 2], *unsure[: half // 2]]
+    chosen += [int(i) for i in rest[: GRID_FACES - len(chosen)]]
+    return sorted(int(i) for i in chosen)
+
+
+def _report_figures(
+    predictor: Predictor, scored: LabelledPredictions, metrics: dict[str, Any], model: str
+) -> dict[str, bytes]:
+    low, high = metrics["uncertain_band"]
+    figures: dict[str, bytes] = {}
+    try:
+        history = json.loads(storage.read_text(storage.join(model, "history.json")))
+        figures["training_curves"] = plots.training_curves(history)
+    except FileNotFoundError:
+        log.warning("evaluate: %s has no history.json; the report has no training curves", model)
+    cm = metrics["confusion_matrix"]
+    figures["confusion_matrix"] = plots.confusion_matrix(cm["matrix"], cm["labels"])
+    figures["roc_curve"] = plots.roc(
+        metrics["roc_curve"]["fpr"], metrics["roc_curve"]["tpr"], metrics["roc_auc"]
+    )
+    figures["reliability"] = plots.reliability(metrics["reliability"], metrics["ece"])
+    chosen = _grid_indices(scored, low, high)
+    figures["face_grid"] = plots.face_grid(
+        [scored.images[i] for i in chosen],
+        [float(scored.probabilities[i]) for i in chosen],
+        [int(scored.labels[i]) for i in chosen],
+        low,
+        high,
+    )
+    # the most confident face with glasses shows best what the filters respond to
+    glasses = np.nonzero(scored.labels == 1)[0]
+    pick = (
+        int(glasses[np.argmax(scored.probabilities[glasses])])
+        if len(glasses)
+        else int(np.argmax(scored.probabilities))
+    )
+    face = scored.images[pick]
+    figures["feature_maps"] = plots.feature_maps(face, predictor.feature_maps(face))
+    return figures

@@ -1,0 +1,76 @@
+"""The one way evaluate and score turn uint8 faces into probabilities: same model file, same
+call, so the numbers evaluate reports are the numbers score produces."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from typing import Any
+
+import numpy as np
+
+from glasses import storage
+from glasses.errors import InputError
+
+MODEL_FILE = "model.keras"
+
+
+class Predictor:
+    """A trained model loaded from ``MODEL/model.keras`` (local or gs://)."""
+
+    def __init__(self, model_dir: str) -> None:
+        uri = storage.join(model_dir, MODEL_FILE)
+        work = tempfile.mkdtemp(prefix="glasses-model-")
+        try:
+            local = os.path.join(work, MODEL_FILE)
+            try:
+                data = storage.read_bytes(uri)
+            except FileNotFoundError as err:
+                raise InputError(f"{uri} not found: is {model_dir} a model train wrote?") from err
+            with open(local, "wb") as f:
+                f.write(data)
+            # names the exact weights: score's resumable parts are only reused for the same model
+            self.digest = hashlib.sha256(data).hexdigest()
+            import keras
+
+            try:
+                self.model: Any = keras.models.load_model(local, compile=False)
+            except (ValueError, OSError) as err:
+                raise InputError(f"{uri}: not a loadable Keras model ({err})") from err
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        self.uri = model_dir
+        shape = self.model.input_shape
+        self.resolution = int(shape[1])
+        self._call: Any = None
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """uint8 [N, R, R, 3] -> float32 [N] probability of glasses."""
+        if images.ndim != 4 or images.shape[1:] != (self.resolution, self.resolution, 3):
+            raise InputError(
+                f"images of shape {images.shape[1:]} do not fit a model for "
+                f"{self.resolution}x{self.resolution} RGB"
+            )
+        if not len(images):
+            return np.zeros(0, np.float32)
+        if self._call is None:
+            import tensorflow as tf
+
+            model = self.model
+            self._call = tf.function(
+                lambda x: model(x, training=False), reduce_retracing=True, jit_compile=False
+            )
+        out = self._call(images)
+        return np.asarray(out, dtype=np.float32).reshape(-1)
+
+    def feature_maps(self, image: np.ndarray) -> list[tuple[str, np.ndarray]]:
+        """Each convolution block's activations for one face: [(layer name, [H, W, C])]."""
+        import keras
+
+        convs = [layer for layer in self.model.layers if layer.name.startswith("conv")]
+        probe = keras.Model(self.model.inputs[0], [layer.output for layer in convs])
+        outs = probe(image[None], training=False)
+        outs = outs if isinstance(outs, list | tuple) else [outs]
+        return [(layer.name, np.asarray(o)[0]) for layer, o in zip(convs, outs, strict=True)]

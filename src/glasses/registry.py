@@ -1,0 +1,66 @@
+"""The model registry: blessed models under ``REGISTRY/<version>/`` and a ``latest.json`` pointer.
+
+The pointer is one small object written whole (a local rename, or a single GCS upload, which
+is atomic), so a reader sees either the previous model or the new one, never half of a copy:
+the version folder is complete before the pointer moves to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from glasses import storage
+from glasses.errors import InputError
+
+LATEST = "latest.json"
+
+
+@dataclass(frozen=True)
+class Published:
+    version: str
+    model: str  # the version's folder: a model folder like the one train wrote
+
+
+def latest(registry: str) -> Published | None:
+    """The registry's current model, or None when nothing was published yet."""
+    uri = storage.join(registry, LATEST)
+    try:
+        pointer = json.loads(storage.read_text(uri))
+    except FileNotFoundError:
+        return None
+    except json.JSONDecodeError as err:
+        raise InputError(f"{uri}: not JSON ({err})") from err
+    if not isinstance(pointer, dict) or not {"version", "model"} <= set(pointer):
+        raise InputError(f"{uri}: expected an object with 'version' and 'model'")
+    return Published(str(pointer["version"]), str(pointer["model"]))
+
+
+def publish(model: str, registry: str, metrics: dict[str, Any] | None = None) -> Published:
+    """Copy ``model`` (a folder train wrote) to a new version, then move the pointer to it."""
+    files = storage.list_files(model)
+    keras_file = next((f for f in files if storage.relative(f.uri, model) == "model.keras"), None)
+    if keras_file is None:
+        raise InputError(f"{model}: no model.keras, not a model folder train wrote")
+    digest = hashlib.sha256(storage.read_bytes(keras_file.uri)).hexdigest()[:10]
+    version = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + digest
+    target = storage.join(registry, version)
+    for f in files:
+        rel = storage.relative(f.uri, model)
+        if rel.split("/")[0] in ("backup", "logs"):
+            continue  # training scratch and TensorBoard logs are not part of the model
+        storage.copy(f.uri, storage.join(target, rel))
+    if metrics is not None:
+        storage.write_text(storage.join(target, "metrics.json"), json.dumps(metrics, indent=2))
+    pointer = {
+        "version": version,
+        "model": target,
+        "source": model,
+        "published_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "accuracy": (metrics or {}).get("accuracy"),
+    }
+    storage.write_text(storage.join(registry, LATEST), json.dumps(pointer, indent=2) + "\n")
+    return Published(version, target)

@@ -1,0 +1,89 @@
+"""evaluate's report page: one self-contained HTML file (pictures inlined as data URIs), so it
+opens the same from a laptop folder, a GCS console download, or KFP's HTML artifact viewer."""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Mapping
+from typing import Any
+
+SECTIONS = (
+    ("training_curves", "Training curves", "Accuracy and loss per epoch, training vs validation."),
+    ("confusion_matrix", "Confusion matrix", "Rows: true label. Columns: prediction at p >= 0.5."),
+    ("roc_curve", "ROC curve", "Every threshold's true- against false-positive rate."),
+    ("reliability", "Reliability diagram", "Does p = 0.8 mean glasses 8 times in 10?"),
+    (
+        "face_grid",
+        "Test faces",
+        "Probability of glasses per face. Red frame: misclassified; orange: uncertain; "
+        "green: confident and right. Misclassified and uncertain faces are shown first.",
+    ),
+    (
+        "feature_maps",
+        "Feature maps",
+        "The first channels of each convolution block for one face with glasses.",
+    ),
+)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return html.escape(str(value))
+
+
+def render(metrics: Mapping[str, Any], figures: Mapping[str, bytes]) -> str:
+    """The page: verdict, summary table, then one section per figure that exists."""
+    low, high = metrics["uncertain_band"]
+    (tn, fp), (fn, tp) = metrics["confusion_matrix"]["matrix"]
+    rows = [
+        ("Test faces", metrics["examples"]),
+        ("Accuracy", metrics["accuracy"]),
+        ("Loss (binary cross-entropy)", metrics["loss"]),
+        ("ROC AUC", metrics["roc_auc"]),
+        ("Precision (glasses)", metrics["precision"]),
+        ("Recall (glasses)", metrics["recall"]),
+        ("F1", metrics["f1"]),
+        (f"Uncertain share (p in [{low}, {high}])", metrics["uncertain_fraction"]),
+        ("Accuracy on confident faces", metrics["confident_accuracy"]),
+        ("Expected calibration error", metrics["ece"]),
+        ("TN / FP / FN / TP", f"{tn} / {fp} / {fn} / {tp}"),
+    ]
+    table = "\n".join(f"<tr><th>{html.escape(k)}</th><td>{_fmt(v)}</td></tr>" for k, v in rows)
+    blessed = bool(metrics.get("blessed"))
+    reason = metrics.get("blessing", {}).get("reason", "")
+    sections = []
+    for key, title, caption in SECTIONS:
+        if key not in figures:
+            continue
+        data = base64.b64encode(figures[key]).decode()
+        sections.append(
+            f'<section id="{key}"><h2>{title}</h2><p>{html.escape(caption)}</p>'
+            f'<img alt="{title}" src="data:image/png;base64,{data}"></section>'
+        )
+    verdict = "BLESSED" if blessed else "NOT BLESSED"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>glasses: evaluation</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }}
+table {{ border-collapse: collapse; }}
+th, td {{ padding: .3em .8em; border-bottom: 1px solid #ddd; }}
+th {{ text-align: left; font-weight: normal; color: #555; }} img {{ max-width: 100%; }}
+.verdict {{ padding: .6em 1em; border-radius: 6px; color: white; display: inline-block; }}
+.yes {{ background: #2e7d32; }} .no {{ background: #c62828; }}
+</style></head><body>
+<h1>Does this face wear glasses? Evaluation</h1>
+<p>Model <code>{html.escape(str(metrics.get("model", "")))}</code> on the
+{html.escape(str(metrics.get("split", "test")))} split of
+<code>{html.escape(str(metrics.get("data", "")))}</code>.</p>
+<p class="verdict {"yes" if blessed else "no"}" id="verdict">{verdict}</p>
+<p>{html.escape(reason)}</p>
+<section id="summary"><h2>Summary</h2><table>
+{table}
+</table></section>
+{chr(10).join(sections)}
+</body></html>
+"""

@@ -1,0 +1,430 @@
+"""Score: the probability of glasses for every face of a batch, flagging the uncertain ones.
+
+Sources: a folder or ``gs://`` prefix of images (any names; files with an image extension are
+the inputs, anything else is listed as ignored), a manifest (``.csv`` from ingest), or shards
+(their ``--split``, the unlabelled one by default). Raw images go through
+``glasses.images.load_image``, the function ``shard`` used, so served pixels are training pixels.
+
+The work is cut into parts in a fixed order (``part_size`` images, or one shard each), exactly
+like ``shard``: worker I of K takes parts I mod K; each finished part leaves its predictions
+and a sidecar under ``_parts/`` whose digest names the model, the inputs and the settings; a
+rerun skips parts whose sidecar matches; whoever sees every part finished writes
+``predictions.csv`` (input order) and ``score_report.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import os
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing import get_context
+from typing import Any
+
+import numpy as np
+
+from glasses import storage
+from glasses.dataset import local_shard_files, shard_file_batches
+from glasses.errors import InputError
+from glasses.images import DEFAULT_MAX_PIXELS, ImageRejected, load_image
+from glasses.ingest import SPLITS, read_manifest
+from glasses.metrics import check_band
+from glasses.predict import Predictor
+from glasses.shard import METADATA_NAME, read_metadata
+
+log = logging.getLogger(__name__)
+
+PREDICTIONS_NAME = "predictions.csv"
+REPORT_NAME = "score_report.json"
+PARTS_DIR = "_parts"
+HEADER = ("id", "uri", "probability", "label", "uncertain")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+DEFAULT_PART_SIZE = 500
+DECODE_CHUNK = 8  # images per task for a decoding process: small, so a part's tail is short
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Face:
+    id: str
+    uri: str
+    name: str  # file name under --accepted-output/<label>/
+
+
+@dataclass(frozen=True)
+class Part:
+    name: str
+    faces: tuple[Face, ...] = ()  # raw images to decode, or
+    shard: str = ""  # a shard file whose records are the faces
+
+
+@dataclass(frozen=True)
+class ScoreSummary:
+    parts_written: int
+    scored: int
+    rejected: int
+    uncertain: int
+    seconds: float
+    complete: bool
+
+
+def _manifest_faces(manifest: str, split: str) -> list[Face]:
+    rows = read_manifest(manifest)
+    return [
+        Face(str(r.id), r.uri, storage.basename(r.uri))
+        for r in rows
+        if split == "all" or r.split == split
+    ]
+
+
+def _folder_faces(source: str) -> tuple[list[Face], list[str]]:
+    try:
+        files = storage.list_files(source)
+    except FileNotFoundError as err:
+        raise InputError(f"--source {source}: no files there") from err
+    faces, ignored = [], []
+    for f in sorted(files, key=lambda f: f.uri):
+        rel = storage.relative(f.uri, source)
+        if rel.lower().endswith(IMAGE_EXTENSIONS):
+            faces.append(Face(rel, f.uri, rel))
+        elif not rel.startswith(PARTS_DIR + "/"):
+            ignored.append(rel)
+    return faces, ignored
+
+
+def plan_parts(
+    source: str, split: str, part_size: int
+) -> tuple[list[Part], list[str], dict[str, Any] | None]:
+    """(every part in global order, ignored non-image files, shard metadata if shards)."""
+    if storage.exists(storage.join(source, METADATA_NAME)):
+        metadata = read_metadata(source)
+        if split not in metadata["splits"]:
+            raise InputError(f"{source}: no split {split!r}; shards have {', '.join(SPLITS)}")
+        names = metadata["splits"][split]["shards"]
+        return [Part(n.split(".")[0], shard=n) for n in names], [], metadata
+    ignored: list[str] = []
+    if source.endswith(".csv"):
+        faces = _manifest_faces(source, split)
+    else:
+        faces, ignored = _folder_faces(source)
+    count = -(-len(faces) // part_size)
+    parts = [
+        Part(
+            f"part-{i:05d}-of-{count:05d}",
+            faces=tuple(faces[i * part_size : (i + 1) * part_size]),
+        )
+        for i in range(count)
+    ]
+    return parts, ignored, None
+
+
+def _decode_chunk(uris: Sequence[str], resolution: int, max_pixels: int) -> list[np.ndarray | str]:
+    """Decode a few images in a worker process: pixels, or the reason it was rejected."""
+    out: list[np.ndarray | str] = []
+    for uri in uris:
+        try:
+            out.append(load_image(uri, resolution, max_pixels))
+        except ImageRejected as err:
+            out.append(str(err))
+    return out
+
+
+class _Decoder:
+    """Decodes raw images in worker processes, one part ahead of the model, so the cores never
+    wait for the model or for the end of a part (small tasks keep the tail short)."""
+
+    def __init__(self, workers: int, max_pixels: int) -> None:
+        self.max_pixels = max_pixels
+        self.resolution = 0
+        self.pending: dict[str, list[Any]] = {}
+        self.pool = None
+        if workers > 1:
+            self.pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+            # start the processes now: they import while the model loads
+            for _ in range(workers):
+                self.pool.submit(_decode_chunk, [], 8, max_pixels)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def submit(self, part: Part) -> None:
+        if part.shard or part.name in self.pending:
+            return
+        uris = [f.uri for f in part.faces]
+        chunks = [uris[i : i + DECODE_CHUNK] for i in range(0, len(uris), DECODE_CHUNK)]
+        if self.pool is None:
+            self.pending[part.name] = chunks  # decoded lazily, in this process
+        else:
+            self.pending[part.name] = [
+                self.pool.submit(_decode_chunk, c, self.resolution, self.max_pixels) for c in chunks
+            ]
+
+    def decoded(self, part: Part) -> Iterator[tuple[Face, np.ndarray | str]]:
+        self.submit(part)
+        k = 0
+        for task in self.pending.pop(part.name):
+            items = (
+                _decode_chunk(task, self.resolution, self.max_pixels)
+                if self.pool is None
+                else task.result()
+            )
+            for item in items:
+                yield part.faces[k], item
+                k += 1
+
+
+Batch = tuple[list[Face], np.ndarray, list[tuple[Face, str]]]
+
+
+def _image_batches(
+    predictor: Predictor, decoded: Iterator[tuple[Face, np.ndarray | str]], batch_size: int
+) -> Iterator[Batch]:
+    """(faces, probabilities, rejected) per batch of decoded images."""
+    batch: list[Face] = []
+    pixels: list[np.ndarray] = []
+    rejected: list[tuple[Face, str]] = []
+    for face, item in decoded:
+        if isinstance(item, str):
+            rejected.append((face, item))
+            continue
+        batch.append(face)
+        pixels.append(item)
+        if len(batch) == batch_size:
+            yield batch, predictor.predict(np.stack(pixels)), rejected
+            batch, pixels, rejected = [], [], []
+    if batch or rejected:
+        probs = predictor.predict(np.stack(pixels)) if pixels else np.zeros(0)
+        yield batch, probs, rejected
+
+
+def _shard_batches(
+    predictor: Predictor, path: str, metadata: dict[str, Any], uris: dict[str, str], size: int
+) -> Iterator[Batch]:
+    for b in shard_file_batches(path, metadata, size):
+        ids = [v.decode() for v in b["id"].numpy()]
+        faces = [Face(i, uris.get(i, ""), storage.basename(uris.get(i, i))) for i in ids]
+        yield faces, predictor.predict(b["image"].numpy()), []
+
+
+def score(
+    model: str,
+    source: str,
+    output: str,
+    uncertain_low: float = 0.4,
+    uncertain_high: float = 0.6,
+    split: str = "unlabelled",
+    accepted_output: str | None = None,
+    batch_size: int = 256,
+    part_size: int = DEFAULT_PART_SIZE,
+    workers: int | None = None,
+    num_workers: int = 1,
+    worker_index: int = 0,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> ScoreSummary:
+    """Score this worker's parts of ``source``; write predictions.csv and the report when all
+    parts are done."""
+    check_band(uncertain_low, uncertain_high)
+    if num_workers < 1 or not 0 <= worker_index < num_workers:
+        raise InputError(
+            f"--worker-index must be in [0, --num-workers), got {worker_index} of {num_workers}"
+        )
+    if batch_size < 1 or part_size < 1:
+        raise InputError("--batch-size and --part-size must be at least 1")
+    if split != "all" and split not in SPLITS:
+        raise InputError(f"--split must be one of {', '.join(SPLITS)} or all, got {split!r}")
+    start = time.perf_counter()
+    parts, ignored, metadata = plan_parts(source, split, part_size)
+    decoders = 1 if metadata is not None else max(1, workers or os.cpu_count() or 1)
+    decoder = _Decoder(decoders, max_pixels)  # its processes start while the model loads
+    try:
+        predictor = Predictor(model)
+        decoder.resolution = predictor.resolution
+        uris = _check_shards(source, metadata, predictor, split, accepted_output)
+        settings = {
+            "format": FORMAT_VERSION,
+            "model": predictor.digest,
+            "resolution": predictor.resolution,
+            "band": [uncertain_low, uncertain_high],
+            "max_pixels": max_pixels,
+            "accepted_output": accepted_output or "",
+        }
+        digests = {p.name: _part_digest(p, settings, metadata) for p in parts}
+        mine = parts[worker_index::num_workers]
+        done = {p.name: _finished(output, p, digests[p.name]) for p in mine}
+        todo = [p for p in mine if done[p.name] is None]
+        log.info(
+            "score: worker %d/%d scores %d of %d parts (%d done before), %d decoding process(es)",
+            worker_index, num_workers, len(todo), len(parts), len(mine) - len(todo), decoders,
+        )  # fmt: skip
+        sidecars = [s for s in done.values() if s is not None]
+        for k, part in enumerate(todo):
+            if k + 1 < len(todo):
+                decoder.submit(todo[k + 1])  # decode ahead while this part is predicted
+            if part.shard:
+                assert metadata is not None
+                (path,) = [
+                    p for p in local_shard_files(source, _split_of(part.shard), metadata)
+                    if p.endswith(part.shard)
+                ]  # fmt: skip
+                batches = _shard_batches(predictor, path, metadata, uris, batch_size)
+            else:
+                batches = _image_batches(predictor, decoder.decoded(part), batch_size)
+            sidecars.append(
+                _write_part(part, batches, output, digests[part.name], settings, accepted_output)
+            )
+    finally:
+        decoder.close()
+    complete = _finish_if_complete(parts, digests, output, source, model, settings, ignored)
+    return ScoreSummary(
+        parts_written=len(sidecars),
+        scored=sum(s["counts"]["scored"] for s in sidecars),
+        rejected=sum(s["counts"]["rejected"] for s in sidecars),
+        uncertain=sum(s["counts"]["uncertain"] for s in sidecars),
+        seconds=time.perf_counter() - start,
+        complete=complete,
+    )
+
+
+def _manifest_uris(metadata: dict[str, Any], split: str) -> dict[str, str]:
+    """id -> image file, from the manifest the shards were made from, when it is readable."""
+    try:
+        rows = read_manifest(str(metadata.get("manifest", "")))
+    except (InputError, FileNotFoundError, OSError):
+        return {}
+    return {str(r.id): r.uri for r in rows if split == "all" or r.split == split}
+
+
+def _part_digest(part: Part, settings: dict[str, Any], metadata: dict[str, Any] | None) -> str:
+    h = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    if part.shard:
+        h.update(f"shard|{part.shard}|{json.dumps(metadata, sort_keys=True)}".encode())
+    for f in part.faces:
+        h.update(f"\n{f.id},{f.uri}".encode())
+    return h.hexdigest()
+
+
+def _finished(output: str, part: Part, digest: str) -> dict[str, Any] | None:
+    """The part's sidecar if an earlier run finished it with the same model and inputs."""
+    try:
+        sidecar: dict[str, Any] = json.loads(
+            storage.read_text(storage.join(output, PARTS_DIR, part.name + ".json"))
+        )
+    except FileNotFoundError:
+        return None
+    return sidecar if sidecar.get("digest") == digest else None
+
+
+def _write_part(
+    part: Part,
+    batches: Iterator[Batch],
+    output: str,
+    digest: str,
+    settings: dict[str, Any],
+    accepted_output: str | None,
+) -> dict[str, Any]:
+    """Write one part's rows and copies, then its sidecar (the proof it is done)."""
+    low, high = settings["band"]
+    buf = io.StringIO()
+    rows = csv.writer(buf, lineterminator="\n")
+    counts = {"inputs": 0, "scored": 0, "glasses": 0, "no_glasses": 0, "uncertain": 0}
+    counts.update(rejected=0, accepted=0)
+    rejected: list[dict[str, str]] = []
+    for faces, probs, bad in batches:
+        for face, reason in bad:
+            rejected.append({"id": face.id, "uri": face.uri, "reason": reason})
+        for face, p in zip(faces, probs, strict=True):
+            label = int(p >= 0.5)
+            unsure = bool(low <= p <= high)
+            rows.writerow([face.id, face.uri, f"{p:.6f}", label, int(unsure)])
+            counts["glasses" if label else "no_glasses"] += 1
+            counts["uncertain"] += unsure
+            if accepted_output and not unsure:
+                folder = "glasses" if label else "no_glasses"
+                storage.copy(face.uri, storage.join(accepted_output, folder, face.name))
+                counts["accepted"] += 1
+        counts["scored"] += len(faces)
+        counts["rejected"] += len(bad)
+    counts["inputs"] = counts["scored"] + counts["rejected"]
+    if not part.shard:
+        assert counts["inputs"] == len(part.faces)
+    storage.write_text(storage.join(output, PARTS_DIR, part.name + ".csv"), buf.getvalue())
+    sidecar = {"part": part.name, "digest": digest, "counts": counts, "rejected": rejected}
+    storage.write_text(
+        storage.join(output, PARTS_DIR, part.name + ".json"), json.dumps(sidecar, indent=1) + "\n"
+    )
+    return sidecar
+
+
+def _check_shards(
+    source: str,
+    metadata: dict[str, Any] | None,
+    predictor: Predictor,
+    split: str,
+    accepted_output: str | None,
+) -> dict[str, str]:
+    """For a shards source: the resolution fits the model; id -> file from their manifest."""
+    if metadata is None:
+        return {}
+    if metadata["resolution"] != predictor.resolution:
+        raise InputError(
+            f"{source} holds {metadata['resolution']} px images but the model takes "
+            f"{predictor.resolution} px"
+        )
+    uris = _manifest_uris(metadata, split)
+    if accepted_output and not uris:
+        raise InputError(
+            f"--accepted-output needs the images' files, but the manifest the shards in "
+            f"{source} were made from ({metadata.get('manifest')}) cannot be read"
+        )
+    return uris
+
+
+def _split_of(shard_name: str) -> str:
+    return shard_name.split("-")[0]
+
+
+def _finish_if_complete(
+    parts: Sequence[Part],
+    digests: dict[str, str],
+    output: str,
+    source: str,
+    model: str,
+    settings: dict[str, Any],
+    ignored: list[str],
+) -> bool:
+    sidecars = []
+    for part in parts:
+        digest = digests[part.name]
+        try:
+            sidecar = json.loads(
+                storage.read_text(storage.join(output, PARTS_DIR, part.name + ".json"))
+            )
+        except FileNotFoundError:
+            return False  # another worker's parts are still to come; it will finish up
+        if sidecar.get("digest") != digest:
+            return False  # left by a run with another model or settings; its worker redoes it
+        sidecars.append(sidecar)
+    with storage.open_write(storage.join(output, PREDICTIONS_NAME)) as f:
+        f.write((",".join(HEADER) + "\n").encode())
+        for part in parts:
+            f.write(storage.read_bytes(storage.join(output, PARTS_DIR, part.name + ".csv")))
+    keys = ("inputs", "scored", "glasses", "no_glasses", "uncertain", "rejected", "accepted")
+    counts = {k: sum(s["counts"][k] for s in sidecars) for k in keys}
+    assert counts["inputs"] == counts["scored"] + counts["rejected"]
+    report = {
+        "source": source,
+        "model": model,
+        "uncertain_band": settings["band"],
+        "counts": counts,
+        "rejected": [r for s in sidecars for r in s["rejected"]],
+        "ignored_files": ignored,
+    }
+    storage.write_text(storage.join(output, REPORT_NAME), json.dumps(report, indent=2) + "\n")
+    return True

@@ -1,0 +1,119 @@
+"""evaluate on a real trained model and real shards: metrics, blessing with baselines, report."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from glasses import registry, storage
+from glasses.errors import InputError
+from glasses.evaluate import evaluate
+from glasses.metrics import classification_metrics
+from glasses.shard import read_metadata
+
+
+@pytest.fixture(scope="module")
+def evaluated(train_shards: Path, trained_model: Path, tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("eval")
+    result = evaluate(str(train_shards), str(trained_model), str(out), min_accuracy=0.6)
+    return out, result
+
+
+def test_metrics_cover_the_test_split_and_match_the_predictions(
+    train_shards: Path, evaluated: tuple[Path, object]
+) -> None:
+    out, result = evaluated
+    metrics = json.loads((out / "metrics.json").read_text())
+    test = read_metadata(str(train_shards))["splits"]["test"]
+    assert metrics["examples"] == test["records"]
+    with open(out / "test_predictions.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == test["records"] and len({r["id"] for r in rows}) == len(rows)
+    labels = np.array([int(r["label"]) for r in rows])
+    probs = np.array([float(r["probability"]) for r in rows])
+    assert np.bincount(labels).tolist() == [test["class_counts"]["0"], test["class_counts"]["1"]]
+    again = classification_metrics(labels, probs)  # from the rounded CSV: same numbers
+    for key in ("accuracy", "precision", "recall", "uncertain_fraction"):
+        assert metrics[key] == pytest.approx(again[key], abs=1e-6)
+    assert metrics["roc_auc"] == pytest.approx(again["roc_auc"], abs=1e-3)
+    assert metrics["accuracy"] > 0.7  # the trained model is far better than the majority class
+    assert metrics["blessed"] is True and result.blessed  # type: ignore[attr-defined]
+    assert metrics["blessing"]["baseline"] is None
+
+
+def test_report_is_one_page_with_every_section(evaluated: tuple[Path, object]) -> None:
+    out, _ = evaluated
+    page = (out / "report.html").read_text()
+    for section in (
+        "summary", "training_curves", "confusion_matrix", "roc_curve", "reliability",
+        "face_grid", "feature_maps",
+    ):  # fmt: skip
+        assert f'<section id="{section}">' in page
+    images = re.findall(r'src="([^"]+)"', page)
+    assert len(images) == 6 and all(i.startswith("data:image/png;base64,") for i in images)
+    assert "http://" not in page and "https://" not in page  # self-contained
+    assert "BLESSED" in page
+
+
+def test_blessing_against_baselines(
+    train_shards: Path, trained_model: Path, evaluated: tuple[Path, object], tmp_path: Path
+) -> None:
+    out, _ = evaluated
+    accuracy = json.loads((out / "metrics.json").read_text())["accuracy"]
+    data, model = str(train_shards), str(trained_model)
+
+    better = tmp_path / "better.json"
+    better.write_text(json.dumps({"accuracy": accuracy + 0.05}))
+    r = evaluate(data, model, str(tmp_path / "e1"), min_accuracy=0.5, baseline=str(better))
+    assert not r.blessed and "baseline" in r.reason
+
+    worse = tmp_path / "worse.json"
+    worse.write_text(json.dumps({"accuracy": accuracy - 0.05}))
+    r = evaluate(data, model, str(tmp_path / "e2"), min_accuracy=0.5, baseline=str(worse))
+    assert r.blessed and r.metrics["blessing"]["baseline"]["accuracy"] == accuracy - 0.05
+
+    # a model folder as baseline is scored on the same test faces: the same model ties
+    r = evaluate(data, model, str(tmp_path / "e3"), min_accuracy=0.5, baseline=model)
+    assert r.blessed and r.metrics["blessing"]["baseline"]["accuracy"] == accuracy
+
+    # an empty registry (first run) has no baseline; after publishing, its latest model is one
+    reg = str(tmp_path / "registry")
+    r = evaluate(data, model, str(tmp_path / "e4"), min_accuracy=0.5, baseline=reg)
+    assert r.blessed and r.metrics["blessing"]["baseline"] is None
+    published = registry.publish(model, reg, r.metrics)
+    r = evaluate(data, model, str(tmp_path / "e5"), min_accuracy=0.5, baseline=reg)
+    assert r.metrics["blessing"]["baseline"]["source"] == f"model {published.model}"
+
+    r = evaluate(data, model, str(tmp_path / "e6"), min_accuracy=0.999)
+    assert not r.blessed and "below --min-accuracy" in r.reason
+
+
+def test_bad_inputs_are_named(train_shards: Path, trained_model: Path, tmp_path: Path) -> None:
+    data, model = str(train_shards), str(trained_model)
+    with pytest.raises(InputError, match=r"model\.keras not found"):
+        evaluate(data, str(tmp_path), str(tmp_path / "e"))
+    with pytest.raises(InputError, match="--uncertain-low"):
+        evaluate(data, model, str(tmp_path / "e"), uncertain_low=0.7, uncertain_high=0.6)
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "x.txt").write_text("x")
+    with pytest.raises(InputError, match="neither a model folder"):
+        evaluate(data, model, str(tmp_path / "e"), baseline=str(tmp_path / "junk"))
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    with pytest.raises(InputError, match="not JSON"):
+        evaluate(data, model, str(tmp_path / "e"), baseline=str(bad))
+
+
+def test_registry_publish_moves_latest(trained_model: Path, any_root: str) -> None:
+    reg = storage.join(any_root, "registry")
+    assert registry.latest(reg) is None
+    first = registry.publish(str(trained_model), reg, {"accuracy": 0.9})
+    assert registry.latest(reg) == first
+    names = {storage.relative(f.uri, first.model) for f in storage.list_files(first.model)}
+    assert {"model.keras", "metrics.json", "hparams.json"} <= names
+    assert not any(n.startswith("logs/") for n in names)

@@ -1,0 +1,158 @@
+"""score on real images and shards: counts balance with bad files mixed in, no skew against
+evaluate, fan-out equals one worker, a crashed run resumes, accepted faces are copied."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from glasses import storage
+from glasses.errors import InputError
+from glasses.evaluate import evaluate
+from glasses.score import score
+from glasses.shard import read_metadata
+
+
+def read_predictions(folder: str | Path) -> list[dict[str, str]]:
+    with open(Path(folder) / "predictions.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def messy_folder(small_dataset: Path, tmp_path: Path) -> Path:
+    """40 real faces (128 px, the model takes 64) with bad files mixed in."""
+    folder = tmp_path / "new-faces"
+    (folder / "batch-2").mkdir(parents=True)
+    faces = sorted((small_dataset / "faces-spring-2020" / "faces-spring-2020").glob("*.png"))
+    for i, face in enumerate(faces[:40]):
+        shutil.copy(face, folder / ("batch-2" if i % 2 else "") / f"gan {i}.png")
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "truncated.png").write_bytes(faces[0].read_bytes()[:300])
+    (folder / "not-really.jpg").write_bytes(b"hello")
+    (folder / "notes.txt").write_text("not an image, not an input")
+    return folder
+
+
+def test_counts_balance_with_bad_files(
+    trained_model: Path, messy_folder: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "pred"
+    summary = score(str(trained_model), str(messy_folder), str(out), part_size=16, workers=2)
+    assert summary.complete and summary.scored == 40 and summary.rejected == 3
+    report = json.loads((out / "score_report.json").read_text())
+    c = report["counts"]
+    assert c["inputs"] == 43 == c["scored"] + c["rejected"]
+    assert c["scored"] == c["glasses"] + c["no_glasses"]
+    reasons = {r["uri"].rsplit("/", 1)[-1]: r["reason"] for r in report["rejected"]}
+    assert "empty" in reasons["empty.png"] and "truncated" in reasons["truncated.png"]
+    assert "not an image" in reasons["not-really.jpg"]
+    assert report["ignored_files"] == ["notes.txt"]
+    rows = read_predictions(out)
+    assert len(rows) == 40 and len({r["id"] for r in rows}) == 40
+    assert sum(int(r["uncertain"]) for r in rows) == c["uncertain"]
+    for r in rows:
+        p = float(r["probability"])
+        assert 0 <= p <= 1 and int(r["label"]) == (p >= 0.5)
+        assert int(r["uncertain"]) == (0.4 <= p <= 0.6)
+
+
+def test_same_probabilities_as_evaluate(
+    train_shards: Path, trained_model: Path, tmp_path: Path
+) -> None:
+    """score decodes the raw PNGs itself; evaluate reads the shards: the numbers must agree."""
+    evaluate(str(train_shards), str(trained_model), str(tmp_path / "eval"), min_accuracy=0)
+    with open(tmp_path / "eval" / "test_predictions.csv") as f:
+        expected = {r["id"]: float(r["probability"]) for r in csv.DictReader(f)}
+    manifest = read_metadata(str(train_shards))["manifest"]
+    score(str(trained_model), manifest, str(tmp_path / "pred"), split="test", workers=1)
+    got = {r["id"]: float(r["probability"]) for r in read_predictions(tmp_path / "pred")}
+    assert got.keys() == expected.keys()
+    assert max(abs(got[i] - expected[i]) for i in got) < 1e-5
+
+
+def test_fan_out_equals_one_worker_and_a_crash_resumes(
+    trained_model: Path, messy_folder: Path, tmp_path: Path
+) -> None:
+    model, source = str(trained_model), str(messy_folder)
+    score(model, source, str(tmp_path / "one"), part_size=10, workers=1)
+
+    fanned = tmp_path / "fanned"
+    first = score(model, source, str(fanned), part_size=10, num_workers=3, worker_index=0)
+    assert not first.complete and not (fanned / "predictions.csv").exists()
+    for index in (2, 1):
+        last = score(model, source, str(fanned), part_size=10, num_workers=3, worker_index=index)
+    assert last.complete
+    assert tree(fanned) == tree(tmp_path / "one")
+
+
+def test_a_crashed_run_resumes_and_ends_as_a_clean_run(
+    trained_model: Path, small_manifest: Path, tmp_path: Path
+) -> None:
+    """A manifest row whose file is, at first, a folder (IsADirectoryError, not a bad image)."""
+    lines = small_manifest.read_text().splitlines()
+    row = lines[35].split(",")
+    trap = tmp_path / "trap.png"
+    real = Path(row[1])
+    lines[35] = ",".join([row[0], str(trap), *row[2:]])
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("\n".join(lines) + "\n")
+    model, out = str(trained_model), tmp_path / "resumed"
+    trap.mkdir()
+    with pytest.raises(IsADirectoryError):
+        score(model, str(manifest), str(out), split="all", part_size=10, workers=1)
+    done = {p.name: p.stat().st_mtime_ns for p in (out / "_parts").glob("*.json")}
+    assert len(done) == 3 and not (out / "predictions.csv").exists()  # rows 1-30 finished
+    trap.rmdir()
+    shutil.copy(real, trap)
+    score(model, str(manifest), str(out), split="all", part_size=10, workers=1)
+    again = {p.name: p.stat().st_mtime_ns for p in (out / "_parts").glob("*.json")}
+    assert {k: again[k] for k in done} == done  # finished parts were not redone
+    score(model, str(manifest), str(tmp_path / "clean"), split="all", part_size=10, workers=1)
+    assert tree(out) == tree(tmp_path / "clean")
+    assert len(read_predictions(out)) == len(lines) - 1
+
+
+def test_shards_source_and_accepted_output(
+    train_shards: Path, trained_model: Path, tmp_path: Path
+) -> None:
+    out, accepted = tmp_path / "pred", tmp_path / "accepted"
+    summary = score(str(trained_model), str(train_shards), str(out), accepted_output=str(accepted))
+    unlabelled = read_metadata(str(train_shards))["splits"]["unlabelled"]["records"]
+    assert summary.scored == unlabelled == 100 and summary.rejected == 0
+    rows = read_predictions(out)
+    assert all(Path(r["uri"]).is_file() for r in rows)  # found through the shards' manifest
+    confident = {Path(r["uri"]).name: r["label"] for r in rows if r["uncertain"] == "0"}
+    copied = {p.name: p.parent.name for p in accepted.rglob("*.png")}
+    assert copied == {n: ("glasses" if y == "1" else "no_glasses") for n, y in confident.items()}
+    report = json.loads((out / "score_report.json").read_text())
+    assert report["counts"]["accepted"] == len(confident)
+
+
+def test_gcs_source_and_output(trained_model: Path, messy_folder: Path, gcs_root: str) -> None:
+    source = storage.join(gcs_root, "faces")
+    storage.upload_tree(str(messy_folder), source)
+    out = storage.join(gcs_root, "pred")
+    summary = score(str(trained_model), source, out, part_size=16, workers=2)
+    assert summary.complete and summary.scored == 40 and summary.rejected == 3
+    text = storage.read_text(storage.join(out, "predictions.csv"))
+    assert len(text.splitlines()) == 41 and source in text
+
+
+def test_bad_arguments(trained_model: Path, messy_folder: Path, tmp_path: Path) -> None:
+    model, source = str(trained_model), str(messy_folder)
+    with pytest.raises(InputError, match="--uncertain-low"):
+        score(model, source, str(tmp_path), uncertain_low=0.9)
+    with pytest.raises(InputError, match="--worker-index"):
+        score(model, source, str(tmp_path), num_workers=2, worker_index=2)
+    with pytest.raises(InputError, match="no files"):
+        score(model, str(tmp_path / "nothing"), str(tmp_path / "p"))
+    with pytest.raises(InputError, match=r"model\.keras not found"):
+        score(str(tmp_path), source, str(tmp_path / "p"))
