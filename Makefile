@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-RUN_DIR ?= runs/local
+RUN_DIR ?= runs/pipeline
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run compile test lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,16 +15,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## make run: the whole flow on built-in synthetic data, locally
+## make run: the whole KFP pipeline on built-in synthetic data, with KFP's local runner
 run: $(STAMP)
-	$(VENV)/bin/glasses synth $(RUN_DIR)/raw --count 1500 --size 256 --label-noise 0.05
-	$(VENV)/bin/glasses ingest --source $(RUN_DIR)/raw --output $(RUN_DIR)/ingested
-	$(VENV)/bin/glasses shard --manifest $(RUN_DIR)/ingested/manifest.csv --output $(RUN_DIR)/shards --resolution 64
-	$(VENV)/bin/glasses train --data $(RUN_DIR)/shards --output $(RUN_DIR)/model --epochs 20
-	$(VENV)/bin/glasses evaluate --data $(RUN_DIR)/shards --model $(RUN_DIR)/model --output $(RUN_DIR)/eval
-	$(VENV)/bin/glasses score --model $(RUN_DIR)/model --source $(RUN_DIR)/shards --output $(RUN_DIR)/predictions
-	@echo "model: $(RUN_DIR)/model/model.keras  report: $(RUN_DIR)/eval/report.html"
-	@echo "predictions: $(RUN_DIR)/predictions/predictions.csv"
+	TF_CPP_MIN_LOG_LEVEL=2 $(PY) pipeline.py --run-local --pipeline-root $(RUN_DIR) \
+		--max-trials 2 --tune-epochs 4 --epochs 20
+
+## make compile: the pipeline YAML to upload in the KFP UI (IMAGE overrides the image)
+compile: $(STAMP)
+	$(PY) pipeline.py --compile --output glasses_pipeline.yaml $(if $(IMAGE),--image $(IMAGE))
 
 test: $(STAMP)
 	$(PY) -m pytest -q
@@ -42,4 +40,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf $(RUN_DIR) bench-out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf runs glasses_pipeline.yaml bench-out .pytest_cache .mypy_cache .ruff_cache

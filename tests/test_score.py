@@ -138,7 +138,7 @@ def test_shards_source_and_accepted_output(
 
 def test_gcs_source_and_output(trained_model: Path, messy_folder: Path, gcs_root: str) -> None:
     source = storage.join(gcs_root, "faces")
-    storage.upload_tree(str(messy_folder), source)
+    storage.copy_tree(str(messy_folder), source)
     out = storage.join(gcs_root, "pred")
     summary = score(str(trained_model), source, out, part_size=16, workers=2)
     assert summary.complete and summary.scored == 40 and summary.rejected == 3

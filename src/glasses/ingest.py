@@ -312,3 +312,17 @@ def read_manifest(uri: str) -> list[ManifestRow]:
             ManifestRow(int(raw_id), uri_field, int(raw_label) if raw_label else None, split)
         )
     return out
+
+
+def source_fingerprint(source: str) -> str:
+    """A digest of every file's name and size below ``source``: it changes when files are
+    added, removed or replaced by different-sized ones. The pipeline passes it to ingest so KFP's
+    cache reuses an earlier ingest only while the source is unchanged."""
+    try:
+        files = storage.list_files(source)
+    except FileNotFoundError as err:
+        raise InputError(f"source {source}: nothing there ({err})") from err
+    h = hashlib.sha256()
+    for f in sorted(files, key=lambda f: f.uri):
+        h.update(f"{storage.relative(f.uri, source)}\t{f.size}\n".encode())
+    return h.hexdigest()

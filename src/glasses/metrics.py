@@ -61,7 +61,8 @@ def roc_curve(labels: np.ndarray, probs: np.ndarray) -> dict[str, list[float]]:
 
 def auc(fpr: list[float], tpr: list[float]) -> float:
     """Area under a curve by the trapezoid rule."""
-    return float(np.trapezoid(tpr, fpr))
+    x, y = np.asarray(fpr), np.asarray(tpr)
+    return float(np.sum((x[1:] - x[:-1]) * (y[1:] + y[:-1]) / 2))
 
 
 def reliability(labels: np.ndarray, probs: np.ndarray, bins: int = 10) -> dict[str, Any]:
@@ -137,3 +138,13 @@ def classification_metrics(
         "ece": calibration["ece"],
         "reliability": calibration["bins"],
     }
+
+
+def thin_roc(roc: dict[str, list[float]], max_points: int = 200) -> dict[str, list[float]]:
+    """At most ``max_points`` evenly spaced ROC points, the ends kept: KFP's ROC viewer stores
+    every point in its metadata store, and a 5000-face test set would give thousands."""
+    n = len(roc["fpr"])
+    if n <= max_points:
+        return roc
+    keep = sorted({round(i * (n - 1) / (max_points - 1)) for i in range(max_points)})
+    return {k: [v[i] for i in keep] for k, v in roc.items()}

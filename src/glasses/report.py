@@ -87,3 +87,21 @@ th {{ text-align: left; font-weight: normal; color: #555; }} img {{ max-width: 1
 {chr(10).join(sections)}
 </body></html>
 """
+
+
+def summary_markdown(metrics: Mapping[str, Any]) -> str:
+    """A few lines for KFP's run page: verdict and headline numbers."""
+    low, high = metrics["uncertain_band"]
+    verdict = "**Blessed**" if metrics.get("blessed") else "**Not blessed**"
+    reason = metrics.get("blessing", {}).get("reason", "")
+    return (
+        f"## glasses: evaluation\n\n{verdict}: {reason}\n\n"
+        "| metric | value |\n| --- | --- |\n"
+        f"| test faces | {metrics['examples']} |\n"
+        f"| accuracy | {_fmt(metrics['accuracy'])} |\n"
+        f"| ROC AUC | {_fmt(metrics['roc_auc'])} |\n"
+        f"| F1 | {_fmt(metrics['f1'])} |\n"
+        f"| uncertain (p in [{low}, {high}]) | {_fmt(metrics['uncertain_fraction'])} |\n"
+        f"| accuracy on confident faces | {_fmt(metrics['confident_accuracy'])} |\n"
+        f"| expected calibration error | {_fmt(metrics['ece'])} |\n"
+    )

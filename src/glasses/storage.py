@@ -228,22 +228,15 @@ def relative(uri: str, base: str) -> str:
     return uri[len(prefix) :].replace(os.sep, "/")
 
 
-def upload_tree(local_dir: str, dst: str) -> int:
-    """Copy every file below ``local_dir`` to the same relative place below ``dst``."""
-    files = list_files(local_dir)
-    for info in files:
-        copy(info.uri, join(dst, *relative(info.uri, local_dir).split("/")))
-    return len(files)
-
-
-def download_tree(src: str, local_dir: str) -> int:
-    """Copy every file below ``src`` into ``local_dir``; 0 when ``src`` holds nothing."""
+def copy_tree(src: str, dst: str) -> int:
+    """Copy every file below ``src`` to the same relative place below ``dst`` (any two
+    locations); returns how many, 0 when ``src`` holds nothing."""
     try:
         files = list_files(src)
     except FileNotFoundError:
         return 0
     for info in files:
-        copy(info.uri, os.path.join(local_dir, *relative(info.uri, src).split("/")))
+        copy(info.uri, join(dst, *relative(info.uri, src).split("/")))
     return len(files)
 
 

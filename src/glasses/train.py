@@ -101,7 +101,7 @@ def _callbacks(
                 self.history.setdefault(key, [])[epoch:] = [float(value)]
             with open(os.path.join(backup_local, HISTORY_NAME), "w") as f:
                 json.dump(self.history, f)
-            storage.upload_tree(backup_local, backup_remote)
+            storage.copy_tree(backup_local, backup_remote)
 
     class EpochLog(keras.callbacks.Callback):  # type: ignore[misc]
         """One readable line per epoch instead of a progress bar per step."""
@@ -151,7 +151,7 @@ def train(
     try:
         backup_local = os.path.join(work, BACKUP_DIR)
         backup_remote = storage.join(output, BACKUP_DIR)
-        storage.download_tree(backup_remote, backup_local)
+        storage.copy_tree(backup_remote, backup_local)
         previous: dict[str, list[float]] = {}
         if os.path.exists(os.path.join(backup_local, HISTORY_NAME)):
             with open(os.path.join(backup_local, HISTORY_NAME)) as f:
@@ -203,4 +203,4 @@ def _write_outputs(
         f.write(hp.to_json())
     with open(os.path.join(out, "training_curves.png"), "wb") as f:
         f.write(plots.training_curves(history))
-    storage.upload_tree(out, output)
+    storage.copy_tree(out, output)

@@ -92,7 +92,7 @@ def tune(
     work = tempfile.mkdtemp(prefix="glasses-tune-")
     state_remote = storage.join(output, STATE_DIR)
     try:
-        restored = storage.download_tree(state_remote, work)
+        restored = storage.copy_tree(state_remote, work)
         if restored:
             log.info("tune: resuming the search from %s (%d files)", state_remote, restored)
         search = _make_tuner(
@@ -175,7 +175,7 @@ def _make_tuner(
                 trial.score,
                 trial.hyperparameters.values,
             )
-            storage.upload_tree(work, state_remote)
+            storage.copy_tree(work, state_remote)
 
     def hypermodel(hp: Any) -> Any:
         return build_model(sample_hparams(hp, search_space, base), resolution)

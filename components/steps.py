@@ -1,0 +1,290 @@
+"""One thin KFP component per pipeline step.
+
+Each component only maps KFP inputs and outputs onto the step's plain function in the
+``glasses`` package, which is installed in the image: nothing is pip-installed at run time
+(``install_kfp_package=False``), and KFP's local runner can run them in this Python.
+Artifacts are folders (``.path``); on a cluster KFP moves them to and from the ``gs://``
+pipeline root. The bodies import inside the function because KFP ships only the function's
+source to the container.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from kfp import dsl
+from kfp.dsl import (
+    HTML,
+    Artifact,
+    ClassificationMetrics,
+    Dataset,
+    Input,
+    Markdown,
+    Metrics,
+    Model,
+    Output,
+)
+
+from glasses import __version__
+
+IMAGE_REPOSITORY = "ghcr.io/glasses-ml/glasses"
+# one image for every step, tagged with the package version; pipeline.py --image overrides it
+DEFAULT_IMAGE = f"{IMAGE_REPOSITORY}:{__version__}"
+
+
+def _component(func: Callable[..., Any]) -> Any:
+    """A KFP component (an object, no longer a function) running ``func`` in our image."""
+    return dsl.component(func, base_image=DEFAULT_IMAGE, install_kfp_package=False)
+
+
+@_component
+def fingerprint_source(source: str) -> str:
+    """A digest of the source's file names and sizes: ingest's cache key."""
+    from glasses.ingest import source_fingerprint
+
+    return source_fingerprint(source)
+
+
+@_component
+def ingest(
+    source: str,
+    source_fingerprint: str,
+    val_fraction: float,
+    test_fraction: float,
+    seed: int,
+    manifest: Output[Dataset],
+) -> None:
+    """Validate the dataset and write manifest.csv with its split (source_fingerprint is only
+    part of the cache key)."""
+    from glasses.ingest import ingest as run
+
+    counts = run(
+        source, manifest.path, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed
+    ).counts()
+    manifest.metadata.update(
+        {k: v for k, v in counts.items() if isinstance(v, int)} | {"source": source}
+    )
+
+
+@_component
+def fan_out(count: int) -> list[int]:
+    """Worker numbers 0..count-1, for a ParallelFor."""
+    if count < 1:
+        raise ValueError(f"a fan-out needs at least 1 worker, got {count}")
+    return list(range(count))
+
+
+@_component
+def shard(
+    manifest: Input[Dataset],
+    resolution: int,
+    num_workers: int,
+    worker_index: int,
+    shards: Output[Dataset],
+) -> None:
+    """One worker's share of the TFRecord shards."""
+    from glasses import storage
+    from glasses.shard import shard as run
+
+    run(
+        storage.join(manifest.path, "manifest.csv"),
+        shards.path,
+        resolution=resolution,
+        num_workers=num_workers,
+        worker_index=worker_index,
+    )
+
+
+@_component
+def merge_shards(
+    manifest: Input[Dataset],
+    resolution: int,
+    parts: Input[list[Dataset]],
+    shards: Output[Dataset],
+) -> None:
+    """Gather every worker's shards; shard run again on them finds every shard done and only
+    writes metadata.json (and would redo a shard that went missing)."""
+    from glasses import storage
+    from glasses.shard import read_metadata
+    from glasses.shard import shard as run
+
+    for part in parts:
+        storage.copy_tree(part.path, shards.path)
+    run(storage.join(manifest.path, "manifest.csv"), shards.path, resolution=resolution, workers=1)
+    metadata = read_metadata(shards.path)
+    shards.metadata.update({"resolution": resolution, "records": metadata["records"]})
+
+
+@_component
+def tune(
+    shards: Input[Dataset],
+    tuner: str,
+    search_space: str,
+    max_trials: int,
+    epochs: int,
+    seed: int,
+    tuning: Output[Artifact],
+) -> None:
+    """Keras Tuner search; tuner 'none' skips the search and hands on the default model."""
+    from glasses import storage
+    from glasses.model import HParams
+    from glasses.tune import tune as run
+
+    if tuner == "none":
+        storage.write_text(storage.join(tuning.path, "best_hparams.json"), HParams().to_json())
+        return
+    run(
+        shards.path,
+        tuning.path,
+        tuner=tuner,
+        search_space=search_space,
+        max_trials=max_trials,
+        epochs=epochs,
+        seed=seed,
+    )
+
+
+@_component
+def train(
+    shards: Input[Dataset],
+    tuning: Input[Artifact],
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    model: Output[Model],
+) -> None:
+    """Train with the tuned (or default) hyperparameters; batch_size 0 keeps theirs."""
+    from glasses import storage
+    from glasses.model import HParams
+    from glasses.train import train as run
+
+    result = run(
+        shards.path,
+        model.path,
+        hparams=HParams.load(storage.join(tuning.path, "best_hparams.json")),
+        epochs=epochs,
+        batch_size=batch_size or None,
+        seed=seed,
+    )
+    model.metadata.update(
+        {"epochs": result.epochs_run, "val_accuracy": round(result.best_val_accuracy, 4)}
+    )
+
+
+@_component
+def evaluate(
+    shards: Input[Dataset],
+    model: Input[Model],
+    model_registry: str,
+    min_accuracy: float,
+    max_regression: float,
+    uncertain_low: float,
+    uncertain_high: float,
+    evaluation: Output[Artifact],
+    metrics: Output[Metrics],
+    classification: Output[ClassificationMetrics],
+    report: Output[HTML],
+    summary: Output[Markdown],
+) -> bool:
+    """Test-split metrics, the report and the blessing; the registry's latest model is the
+    baseline. Returns whether the model is blessed."""
+    from glasses import storage
+    from glasses.evaluate import evaluate as run
+    from glasses.metrics import thin_roc
+    from glasses.report import summary_markdown
+
+    result = run(
+        shards.path,
+        model.path,
+        evaluation.path,
+        uncertain_low=uncertain_low,
+        uncertain_high=uncertain_high,
+        min_accuracy=min_accuracy,
+        baseline=model_registry or None,
+        max_regression=max_regression,
+    )
+    m = result.metrics
+    for key in ("accuracy", "loss", "roc_auc", "precision", "recall", "f1", "ece"):
+        if m[key] is not None:
+            metrics.log_metric(key, round(float(m[key]), 6))
+    metrics.log_metric("uncertain_fraction", round(m["uncertain_fraction"], 6))
+    classification.log_confusion_matrix(m["confusion_matrix"]["labels"],
+                                        m["confusion_matrix"]["matrix"])  # fmt: skip
+    roc = thin_roc(m["roc_curve"])
+    classification.log_roc_curve(roc["fpr"], roc["tpr"], roc["thresholds"])
+    storage.copy(storage.join(evaluation.path, "report.html"), report.path)
+    storage.write_text(summary.path, summary_markdown(m))
+    return bool(result.blessed)
+
+
+@_component
+def publish(model: Input[Model], evaluation: Input[Artifact], model_registry: str) -> str:
+    """Copy the blessed model to the registry and move its latest pointer; '' = no registry."""
+    import json
+
+    from glasses import storage
+    from glasses.registry import publish as run
+
+    if not model_registry:
+        print("publish: no model_registry given; nothing published")
+        return ""
+    metrics = json.loads(storage.read_text(storage.join(evaluation.path, "metrics.json")))
+    return run(model.path, model_registry, metrics).version
+
+
+@_component
+def score(
+    model: Input[Model],
+    shards: Input[Dataset],
+    source: str,
+    uncertain_low: float,
+    uncertain_high: float,
+    accepted_output: str,
+    num_workers: int,
+    worker_index: int,
+    predictions: Output[Dataset],
+) -> None:
+    """One worker's share of scoring: ``source`` ('' = the shards' unlabelled split)."""
+    from glasses.score import score as run
+
+    run(
+        model.path,
+        source or shards.path,
+        predictions.path,
+        uncertain_low=uncertain_low,
+        uncertain_high=uncertain_high,
+        accepted_output=accepted_output or None,
+        num_workers=num_workers,
+        worker_index=worker_index,
+    )
+
+
+@_component
+def merge_scores(
+    model: Input[Model],
+    shards: Input[Dataset],
+    source: str,
+    uncertain_low: float,
+    uncertain_high: float,
+    accepted_output: str,
+    parts: Input[list[Dataset]],
+    predictions: Output[Dataset],
+) -> None:
+    """Gather every worker's parts; score run again on them finds every part done and only
+    writes predictions.csv and score_report.json."""
+    import json
+
+    from glasses import storage
+    from glasses.score import score as run
+
+    for part in parts:
+        storage.copy_tree(part.path, predictions.path)
+    run(
+        model.path,
+        source or shards.path,
+        predictions.path,
+        uncertain_low=uncertain_low,
+        uncertain_high=uncertain_high,
+        accepted_output=accepted_output or None,
+    )
+    report = json.loads(storage.read_text(storage.join(predictions.path, "score_report.json")))
+    predictions.metadata.update(report["counts"])

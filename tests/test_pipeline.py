@@ -1,0 +1,167 @@
+"""The compiled DAG (every task, parameter, GPU setting, If and ParallelFor; a golden file),
+the parameter file, and pipeline.py's command line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import components
+import pipeline
+
+GOLDEN = Path(__file__).parent / "golden" / "glasses_pipeline.yaml"
+REPO = Path(__file__).parent.parent
+
+
+def compiled(tmp_path: Path, settings: pipeline.CompileSettings | None = None) -> dict[str, Any]:
+    """The pipeline spec, with the Kubernetes platform spec (a second YAML document) under
+    ``platform``."""
+    path = tmp_path / "p.yaml"
+    pipeline.compile_pipeline(str(path), settings)
+    docs = list(yaml.safe_load_all(path.read_text()))
+    spec: dict[str, Any] = docs[0]
+    spec["platform"] = docs[1] if len(docs) > 1 else {}
+    return spec
+
+
+def without_sdk_version(text: str) -> str:
+    """The kfp version that compiled it is not part of our pipeline's shape."""
+    return "\n".join(line for line in text.splitlines() if "sdkVersion" not in line)
+
+
+def all_tasks(dag: dict[str, Any], components_: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every task in the DAG, descending into If and ParallelFor sub-DAGs."""
+    found = {}
+    for name, task in dag["tasks"].items():
+        found[name] = task
+        inner = components_[task["componentRef"]["name"]].get("dag")
+        if inner:
+            found.update(all_tasks(inner, components_))
+    return found
+
+
+def test_golden_file_guards_unintended_changes(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    pipeline.compile_pipeline(str(path))
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN.write_text(path.read_text())
+    assert without_sdk_version(path.read_text()) == without_sdk_version(GOLDEN.read_text()), (
+        "the compiled pipeline changed; if intended: UPDATE_GOLDEN=1 make test"
+    )
+
+
+def test_every_task_parameter_and_default(tmp_path: Path) -> None:
+    spec = compiled(tmp_path)
+    tasks = all_tasks(spec["root"]["dag"], spec["components"])
+    names = {t["taskInfo"]["name"] for t in tasks.values()}
+    for step in ("ingest", "shard", "merge-shards", "tune", "train", "evaluate", "publish",
+                 "score", "predictions-unlabelled", "predictions-new-faces"):  # fmt: skip
+        assert step in names, step
+    params = spec["root"]["inputDefinitions"]["parameters"]
+    assert "defaultValue" not in params["source"] and not params["source"].get("isOptional")
+    expected = {
+        "resolution": 64, "val_fraction": 0.1, "test_fraction": 0.1, "seed": 0,
+        "tuner": "random", "max_trials": 5, "search_space": "architecture", "tune_epochs": 10,
+        "epochs": 30, "batch_size": 0, "min_accuracy": 0.85, "max_regression": 0.01,
+        "uncertain_low": 0.4, "uncertain_high": 0.6, "model_registry": "", "score_source": "",
+        "accepted_output": "", "num_shard_workers": 2, "num_score_workers": 2,
+    }  # fmt: skip
+    assert {k: v.get("defaultValue") for k, v in params.items() if k != "source"} == expected
+    assert all(v.get("description") for v in params.values())  # the run form explains each
+
+
+def test_gpu_settings_if_parallel_for_and_image(tmp_path: Path) -> None:
+    spec = compiled(tmp_path)
+    executors = spec["deploymentSpec"]["executors"]
+    for name in ("exec-train", "exec-tune"):
+        resources = executors[name]["container"]["resources"]
+        assert resources["accelerator"]["resourceType"] == "nvidia.com/gpu"
+        assert resources["accelerator"]["resourceCount"] == "1"
+    assert "accelerator" not in executors["exec-evaluate"]["container"]["resources"]
+    assert all(e["container"]["resources"].get("cpuRequest") for e in executors.values())
+    assert all(e["container"]["resources"].get("memoryRequest") for e in executors.values())
+    assert {e["container"]["image"] for e in executors.values()} == {components.DEFAULT_IMAGE}
+    assert components.DEFAULT_IMAGE.endswith(":0.1.0")  # the package version
+
+    k8s = spec["platform"]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    for name in ("exec-train", "exec-tune"):
+        assert k8s[name]["nodeSelector"]["labels"] == {
+            "cloud.google.com/gke-accelerator": "nvidia-l4"
+        }
+        (toleration,) = k8s[name]["tolerations"]
+        assert toleration == {"key": "nvidia.com/gpu", "operator": "Exists",
+                              "effect": "NoSchedule"}  # fmt: skip
+
+    tasks = all_tasks(spec["root"]["dag"], spec["components"])
+    conditions = [t["triggerPolicy"]["condition"] for t in tasks.values() if "triggerPolicy" in t]
+    assert any("evaluate-Output" in cond and "== true" in cond for cond in conditions)
+    assert any("score_source" in cond for cond in conditions)
+    loops = [t for t in tasks.values() if "parameterIterator" in t]
+    assert {t["taskInfo"]["name"] for t in loops} == {
+        "shard-workers", "score-unlabelled-workers", "score-new-faces-workers",
+    }  # fmt: skip
+
+
+def test_compile_settings_image_and_no_gpu(tmp_path: Path) -> None:
+    settings = pipeline.CompileSettings(image="registry.example/glasses:9.9", gpu=None)
+    spec = compiled(tmp_path, settings)
+    executors = spec["deploymentSpec"]["executors"]
+    assert {e["container"]["image"] for e in executors.values()} == {"registry.example/glasses:9.9"}
+    assert all("accelerator" not in e["container"]["resources"] for e in executors.values())
+    assert not spec["platform"]  # no node selector, no toleration
+
+
+def test_config_file_is_validated(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text("source: gs://bucket/raw\nepochs: 3\nmin_accuracy: 1\ntuner: none\n")
+    assert pipeline.load_config(str(good)) == {
+        "source": "gs://bucket/raw", "epochs": 3, "min_accuracy": 1.0, "tuner": "none",
+    }  # fmt: skip
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text("source: x\nepoch: 3\nlearning_rate: 0.1\n")
+    with pytest.raises(pipeline.ConfigError, match=r"unknown parameter.*epoch, learning_rate"):
+        pipeline.load_config(str(unknown))
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text("epochs: three\n")
+    with pytest.raises(pipeline.ConfigError, match="epochs='three' should be int"):
+        pipeline.load_config(str(wrong))
+    flag = tmp_path / "flag.yaml"
+    flag.write_text("epochs: true\n")
+    with pytest.raises(pipeline.ConfigError, match="should be int"):
+        pipeline.load_config(str(flag))
+    (tmp_path / "list.yaml").write_text("- epochs\n")
+    with pytest.raises(pipeline.ConfigError, match="expected a mapping"):
+        pipeline.load_config(str(tmp_path / "list.yaml"))
+
+
+def run_pipeline_py(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO / "pipeline.py"), *args],
+        capture_output=True, text=True, timeout=120, cwd=REPO,
+    )  # fmt: skip
+
+
+def test_command_line_compile_config_and_errors(tmp_path: Path) -> None:
+    out = tmp_path / "g.yaml"
+    result = run_pipeline_py("--compile", "--output", str(out), "--image", "my/img:1")
+    assert result.returncode == 0, result.stderr
+    assert "image: my/img:1" in out.read_text()
+
+    config = tmp_path / "c.yaml"
+    config.write_text("source: gs://b/raw\nepochs: 3\nbogus: 1\n")
+    bad = run_pipeline_py("--submit", "--host", "http://127.0.0.1:9", "--config", str(config))
+    assert bad.returncode == 2 and "unknown parameter(s) bogus" in bad.stderr
+
+    down = run_pipeline_py("--submit", "--host", "http://127.0.0.1:9", "--source", "gs://b/r")
+    assert down.returncode == 1
+    assert len(down.stderr.strip().splitlines()) == 1  # no traceback, no retry chatter
+    assert "cannot reach KFP at http://127.0.0.1:9" in down.stderr
+
+    cron = run_pipeline_py("--schedule", "0 3 * *", "--host", "http://x", "--source", "s")
+    assert cron.returncode == 2 and "expected 5 cron fields" in cron.stderr
