@@ -165,3 +165,78 @@ def test_command_line_compile_config_and_errors(tmp_path: Path) -> None:
 
     cron = run_pipeline_py("--schedule", "0 3 * *", "--host", "http://x", "--source", "s")
     assert cron.returncode == 2 and "expected 5 cron fields" in cron.stderr
+
+
+class KfpApiStub:
+    """A loopback HTTP server answering the few KFP v2beta1 REST calls that kfp.Client makes to
+    submit and schedule, recording each request; or refusing all of them with HTTP 500."""
+
+    def __init__(self, refuse: bool = False) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[tuple[str, str, dict[str, Any]]] = []
+        stub = self
+        replies = {
+            "/experiments": {"experiment_id": "exp-1"},
+            "/runs": {"run_id": "run-1"},
+            "/recurringruns": {"recurring_run_id": "job-1"},
+        }
+
+        class Handler(BaseHTTPRequestHandler):
+            def _reply(self, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(500 if refuse and "healthz" not in self.path else 200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                stub.requests.append(("GET", self.path, {}))
+                self._reply({})
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                stub.requests.append(("POST", self.path, body))
+                self._reply(next((v for k, v in replies.items() if self.path.endswith(k)), {}))
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.host = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def posted(self, suffix: str) -> dict[str, Any]:
+        (body,) = [b for m, p, b in self.requests if m == "POST" and p.endswith(suffix)]
+        return body
+
+
+def test_submit_and_schedule_send_what_kfp_needs(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    api = KfpApiStub()
+    config = tmp_path / "retrain.yaml"
+    config.write_text("source: gs://b/raw\nepochs: 7\n")
+    args = ["--host", api.host, "--config", str(config), "--pipeline-root", "gs://b/root"]
+    assert pipeline.main(["--submit", *args, "--epochs", "3"]) == 0
+    run = api.posted("/runs")
+    assert run["experiment_id"] == "exp-1" and run["service_account"] == pipeline.SERVICE_ACCOUNT
+    assert run["runtime_config"]["parameters"] == {"source": "gs://b/raw", "epochs": 3}
+    assert run["runtime_config"]["pipeline_root"] == "gs://b/root"
+    assert run["pipeline_spec"]["pipeline_spec"]["pipelineInfo"]["name"] == pipeline.PIPELINE_NAME
+    assert "cloud.google.com/gke-accelerator" in str(run["pipeline_spec"]["platform_spec"])
+    assert "submitted run run-1" in capsys.readouterr().out
+
+    assert pipeline.main(["--schedule", "0 3 * * 1", *args]) == 0
+    job = api.posted("/recurringruns")
+    assert job["trigger"]["cron_schedule"]["cron"] == "0 0 3 * * 1"
+    assert int(job["max_concurrency"]) == 1 and job["no_catchup"] is True
+    assert job["service_account"] == pipeline.SERVICE_ACCOUNT
+    assert job["runtime_config"]["parameters"]["epochs"] == 7
+
+    refusing = KfpApiStub(refuse=True)
+    assert pipeline.main(["--submit", "--host", refusing.host, "--source", "gs://b/raw"]) == 1
+    assert f"KFP at {refusing.host} refused: 500" in capsys.readouterr().err
