@@ -4,8 +4,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 RUN_DIR ?= runs/pipeline
+IMAGE ?= ghcr.io/glasses-ml/glasses
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+BUILD := docker buildx build -f docker/Dockerfile --build-arg VERSION=$(VERSION)
 
-.PHONY: install run compile test lint format bench clean
+.PHONY: install run compile image push lock test lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,9 +23,22 @@ run: $(STAMP)
 	TF_CPP_MIN_LOG_LEVEL=2 $(PY) pipeline.py --run-local --pipeline-root $(RUN_DIR) \
 		--max-trials 2 --tune-epochs 4 --epochs 20
 
-## make compile: the pipeline YAML to upload in the KFP UI (IMAGE overrides the image)
+## make compile: the pipeline YAML to upload in the KFP UI, using IMAGE:VERSION
 compile: $(STAMP)
-	$(PY) pipeline.py --compile --output glasses_pipeline.yaml $(if $(IMAGE),--image $(IMAGE))
+	$(PY) pipeline.py --compile --output glasses_pipeline.yaml --image $(IMAGE):$(VERSION)
+
+## make image / make push: IMAGE:VERSION (gpu target) and IMAGE:VERSION-cpu, with docker buildx
+image:
+	$(BUILD) --target gpu -t $(IMAGE):$(VERSION) --load .
+	$(BUILD) --target cpu -t $(IMAGE):$(VERSION)-cpu --load .
+
+push:
+	$(BUILD) --target gpu -t $(IMAGE):$(VERSION) --push .
+	$(BUILD) --target cpu -t $(IMAGE):$(VERSION)-cpu --push .
+
+## make lock: re-pin docker/requirements.lock after changing dependencies
+lock: $(STAMP)
+	$(PY) docker/make_lock.py
 
 test: $(STAMP)
 	$(PY) -m pytest -q

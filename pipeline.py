@@ -331,6 +331,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--experiment", default=PIPELINE_NAME)
     parser.add_argument("--service-account", default=SERVICE_ACCOUNT)
     parser.add_argument("--no-cache", action="store_true", help="run every step afresh")
+    parser.add_argument(
+        "--runner",
+        choices=["subprocess", "docker"],
+        default="subprocess",
+        help="--run-local: steps as subprocesses of this Python, or as containers of --image",
+    )
     parser.add_argument("--config", help="YAML file of pipeline parameters")
     parser.add_argument(
         "--synth-count", type=int, default=1500, help="--run-local without --source: faces"
@@ -377,20 +383,47 @@ class LocalRun:
     predictions: Path | None
 
 
+def _docker_runner(root: Path, arguments: Mapping[str, Any]) -> Any:
+    """kfp.local.DockerRunner for our image: its entrypoint is `glasses`, so KFP's command runs
+    through /usr/bin/env; steps run as the calling user so files in the root stay theirs."""
+    from docker.client import from_env
+    from docker.errors import DockerException
+    from kfp import local
+
+    for name in ("source", "model_registry", "score_source", "accepted_output"):
+        value = str(arguments.get(name) or "")
+        if value and "://" not in value and not Path(value).resolve().is_relative_to(root):
+            raise ConfigError(
+                f"--runner docker mounts only the pipeline root {root} into the steps: put "
+                f"{name} {value} inside it, or on gs://"
+            )
+    try:
+        from_env().ping()
+    except DockerException as err:
+        raise ConfigError(f"--runner docker: no Docker engine reachable ({err})") from err
+    return local.DockerRunner(entrypoint=["/usr/bin/env"], user=f"{os.getuid()}:{os.getgid()}")
+
+
 def run_local(
     arguments: Mapping[str, Any],
     pipeline_root: str,
     settings: CompileSettings | None = None,
     cache: bool = False,
+    runner: str = "subprocess",
 ) -> LocalRun:
-    """The whole DAG with KFP's own local runner, every step a subprocess of this Python."""
+    """The whole DAG with KFP's own local runner: every step a subprocess of this Python, or
+    (``runner="docker"``) a container of the image."""
     from kfp import local
 
     root = Path(pipeline_root).resolve()
     root.mkdir(parents=True, exist_ok=True)
     before = set(root.iterdir())
     local.init(
-        runner=local.SubprocessRunner(use_venv=False),
+        runner=(
+            local.SubprocessRunner(use_venv=False)
+            if runner == "subprocess"
+            else _docker_runner(root, arguments)
+        ),
         pipeline_root=str(root),
         enable_caching=cache,
     )
@@ -484,11 +517,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.run_local:
         root = args.pipeline_root or "runs/pipeline"
+        if args.runner == "docker":
+            _docker_runner(Path(root).resolve(), arguments)  # fail before making any data
         if "source" not in arguments:
             arguments["source"] = _synthetic_source(root, args.synth_count, args.synth_size)
         arguments.setdefault("model_registry", os.path.join(os.path.abspath(root), "registry"))
         start = time.perf_counter()
-        result = run_local(arguments, root, settings, cache=not args.no_cache)
+        result = run_local(arguments, root, settings, not args.no_cache, args.runner)
         seconds = time.perf_counter() - start
         print(f"pipeline: finished in {seconds:.0f}s; run folder {result.run_dir}")
         if result.metrics.exists():

@@ -240,3 +240,16 @@ def test_submit_and_schedule_send_what_kfp_needs(
     refusing = KfpApiStub(refuse=True)
     assert pipeline.main(["--submit", "--host", refusing.host, "--source", "gs://b/raw"]) == 1
     assert f"KFP at {refusing.host} refused: 500" in capsys.readouterr().err
+
+
+def test_docker_runner_errors_are_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "root"
+    outside = ["--run-local", "--runner", "docker", "--pipeline-root", str(root)]
+    assert pipeline.main([*outside, "--source", str(tmp_path / "elsewhere")]) == 2
+    assert "mounts only the pipeline root" in capsys.readouterr().err
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    assert pipeline.main(outside) == 2
+    assert "no Docker engine reachable" in capsys.readouterr().err
+    assert not root.exists() or not any(root.iterdir())  # failed before writing any data

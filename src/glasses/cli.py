@@ -315,6 +315,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["glasses"]:
+        # the image's entrypoint is `glasses`: `docker run IMAGE glasses train ...` and
+        # `docker run IMAGE train ...` both work
+        argv = argv[1:]
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
