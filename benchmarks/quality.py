@@ -31,7 +31,7 @@ def accuracies(shards: str, model_dir: str, truth_csv: str) -> tuple[float, floa
     """Test accuracy against the given labels and against the true labels."""
     import keras
 
-    model = keras.models.load_model(os.path.join(model_dir, "model.keras"))
+    model = keras.models.load_model(os.path.join(model_dir, "model.keras"), compile=False)
     with open(truth_csv) as f:
         truth = {r["id"]: int(r["true_label"]) for r in csv.DictReader(f)}
     given, true, predicted = [], [], []

@@ -35,6 +35,8 @@ class HParams:
     decay_steps: int = 500
     batch_size: int = 32  # per replica
     augment: bool = False  # random horizontal flips and small shifts while training
+    mixup: float = 0.0  # Beta(a, a) of mixup while training; 0 = off (see glasses.dataset.mixup)
+    drop_noisy: float = 0.0  # share of each batch's largest losses left out (glasses.losses)
 
     def __post_init__(self) -> None:
         problems = []
@@ -48,6 +50,10 @@ class HParams:
             problems.append(f"dropout={self.dropout} ([0, 1))")
         if not self.learning_rate > 0 or not 0 < self.decay_rate <= 1 or self.decay_steps < 1:
             problems.append("learning_rate > 0, 0 < decay_rate <= 1, decay_steps >= 1")
+        if not 0.0 <= self.mixup <= 10.0:
+            problems.append(f"mixup={self.mixup} (0 = off, or a Beta parameter up to 10)")
+        if not 0.0 <= self.drop_noisy < 0.5:
+            problems.append(f"drop_noisy={self.drop_noisy} ([0, 0.5))")
         if self.batch_size < 1:
             problems.append(f"batch_size={self.batch_size} (>= 1)")
         if problems:
@@ -121,9 +127,10 @@ def build_model(hp: HParams, resolution: int) -> Any:
     schedule = keras.optimizers.schedules.ExponentialDecay(
         hp.learning_rate, decay_steps=hp.decay_steps, decay_rate=hp.decay_rate
     )
-    model.compile(
-        optimizer=keras.optimizers.Adam(schedule),
-        loss="binary_crossentropy",
-        metrics=["accuracy"],
-    )
+    loss: Any = "binary_crossentropy"
+    if hp.drop_noisy:
+        from glasses.losses import SmallLossBCE
+
+        loss = SmallLossBCE(max_drop=hp.drop_noisy)
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss, metrics=["accuracy"])
     return model

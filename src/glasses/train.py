@@ -22,7 +22,9 @@ from typing import Any
 
 from glasses import plots, storage
 from glasses.dataset import make_dataset
+from glasses.dataset import mixup as mix_batches
 from glasses.errors import InputError
+from glasses.losses import WARMUP_EPOCHS, DropRateSchedule
 from glasses.model import HParams, build_model
 from glasses.shard import read_metadata
 
@@ -54,7 +56,7 @@ class Inputs:
     resolution: int
 
 
-def distributed_inputs(data: str, batch_size: int, seed: int) -> Inputs:
+def distributed_inputs(data: str, batch_size: int, seed: int, mixup: float = 0.0) -> Inputs:
     """Seeded MirroredStrategy over every visible GPU (mixed precision on GPU) and the train and
     val datasets at its global batch: what a training run and every tuner trial share."""
     metadata = read_metadata(data)
@@ -75,10 +77,13 @@ def distributed_inputs(data: str, batch_size: int, seed: int) -> Inputs:
     log.info(
         "%d replica(s) on %s, global batch %d", replicas, "GPU" if gpus else "CPU", global_batch
     )
+    train = make_dataset(data, "train", global_batch, shuffle=True, seed=seed)
+    if mixup:
+        train = mix_batches(train, mixup, seed)
     return Inputs(
         strategy=strategy,
         replicas=replicas,
-        train=make_dataset(data, "train", global_batch, shuffle=True, seed=seed),
+        train=train,
         val=make_dataset(data, "val", global_batch),
         resolution=int(metadata["resolution"]),
     )
@@ -143,7 +148,7 @@ def train(
     if batch_size is not None:
         hp = dataclasses.replace(hp, batch_size=batch_size)
     start = time.perf_counter()
-    inputs = distributed_inputs(data, hp.batch_size, seed)
+    inputs = distributed_inputs(data, hp.batch_size, seed, hp.mixup)
 
     import keras
 
@@ -160,9 +165,15 @@ def train(
             model = build_model(hp, inputs.resolution)
         ours, mirror = _callbacks(keras, backup_local, backup_remote, previous, epochs)
         stop = keras.callbacks.EarlyStopping(
-            monitor=monitor, patience=patience, restore_best_weights=True
+            monitor=monitor,
+            patience=patience,
+            restore_best_weights=True,
+            # with the small-loss defence, epochs before its warm-up ends are not candidates
+            start_from_epoch=WARMUP_EPOCHS if hp.drop_noisy else 0,
         )
         board = keras.callbacks.TensorBoard(os.path.join(work, "out", "logs"))
+        if hp.drop_noisy:
+            ours.append(DropRateSchedule(model.loss))
         model.fit(
             inputs.train,
             validation_data=inputs.val,

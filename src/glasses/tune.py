@@ -84,7 +84,7 @@ def tune(
         raise InputError(f"--max-trials and --epochs must be >= 1, got {max_trials}, {epochs}")
     base = base or HParams()
     start = time.perf_counter()
-    inputs = distributed_inputs(data, base.batch_size, seed)
+    inputs = distributed_inputs(data, base.batch_size, seed, base.mixup)
 
     import keras
     import keras_tuner as kt
