@@ -34,19 +34,21 @@ def local_shard_files(shards: str, split: str, metadata: dict[str, Any] | None =
     metadata = metadata or read_metadata(shards)
     if split not in metadata["splits"]:
         raise InputError(f"{shards}: no split {split!r} in metadata.json")
-    names = metadata["splits"][split]["shards"]
+    return [
+        local_shard_file(shards, name, metadata) for name in metadata["splits"][split]["shards"]
+    ]
+
+
+def local_shard_file(shards: str, name: str, metadata: dict[str, Any]) -> str:
+    """Local path of one shard file, copied from GCS into the cache when needed."""
     if not storage.is_gcs(shards):
-        return [storage.join(shards, name) for name in names]
+        return storage.join(shards, name)
     # keyed by the shards' location and metadata: re-sharded data is fetched again
     version = hashlib.sha256((shards + json.dumps(metadata, sort_keys=True)).encode())
-    paths = []
-    for name in names:
-        uri = storage.join(shards, name)
-        local = os.path.join(_cache_dir(), f"{version.hexdigest()[:16]}-{name}")
-        if not os.path.exists(local):
-            storage.copy(uri, local)
-        paths.append(local)
-    return paths
+    local = os.path.join(_cache_dir(), f"{version.hexdigest()[:16]}-{name}")
+    if not os.path.exists(local):
+        storage.copy(storage.join(shards, name), local)
+    return local
 
 
 def _parser(metadata: dict[str, Any], with_ids: bool) -> Any:

@@ -21,7 +21,7 @@ import numpy as np
 from glasses import plots, registry, report, storage
 from glasses.dataset import make_dataset
 from glasses.errors import InputError
-from glasses.metrics import check_band, classification_metrics
+from glasses.metrics import check_band, classification_metrics, correct, predicted, uncertain
 from glasses.predict import MODEL_FILE, Predictor
 from glasses.shard import read_metadata
 
@@ -94,7 +94,7 @@ def _baseline_accuracy(baseline: str, data: str, split: str) -> tuple[float, str
             )
         model_dir = published.model
     scored = predict_split(Predictor(model_dir), data, split)
-    accuracy = float(((scored.probabilities >= 0.5) == (scored.labels == 1)).mean())
+    accuracy = float(correct(scored.labels, scored.probabilities).mean())
     return accuracy, f"model {model_dir}"
 
 
@@ -178,17 +178,22 @@ def _predictions_csv(scored: LabelledPredictions, metrics: dict[str, Any]) -> st
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\n")
     out.writerow(["id", "label", "probability", "predicted", "uncertain"])
-    for i, y, p in zip(scored.ids, scored.labels, scored.probabilities, strict=True):
-        out.writerow([i, int(y), f"{p:.6f}", int(p >= 0.5), int(low <= p <= high)])
+    p = scored.probabilities
+    for row in zip(
+        scored.ids, scored.labels, p, predicted(p), uncertain(p, low, high), strict=True
+    ):
+        i, y, prob, decision, unsure = row
+        out.writerow([i, int(y), f"{prob:.6f}", int(decision), int(unsure)])
     return buf.getvalue()
 
 
 def _grid_indices(scored: LabelledPredictions, low: float, high: float) -> list[int]:
     """The faces worth a look first (misclassified, then uncertain), then others, by a fixed
     seed: a grid of only easy faces would say nothing."""
-    p, y = scored.probabilities, scored.labels
-    wrong = np.nonzero((p >= 0.5) != (y == 1))[0]
-    unsure = np.nonzero(((p >= low) & (p <= high)) & ((p >= 0.5) == (y == 1)))[0]
+    p = scored.probabilities
+    right = correct(scored.labels, p)
+    wrong = np.nonzero(~right)[0]
+    unsure = np.nonzero(uncertain(p, low, high) & right)[0]
     rest = np.setdiff1d(np.arange(len(p)), np.r_[wrong, unsure])
     rest = np.random.default_rng(0).permutation(rest)
     half = GRID_FACES // 2
@@ -214,12 +219,13 @@ def _report_figures(
     )
     figures["reliability"] = plots.reliability(metrics["reliability"], metrics["ece"])
     chosen = _grid_indices(scored, low, high)
+    p, y = scored.probabilities[chosen], scored.labels[chosen]
     figures["face_grid"] = plots.face_grid(
         [scored.images[i] for i in chosen],
-        [float(scored.probabilities[i]) for i in chosen],
-        [int(scored.labels[i]) for i in chosen],
-        low,
-        high,
+        [float(v) for v in p],
+        [int(v) for v in y],
+        wrong=[bool(v) for v in ~correct(y, p)],
+        unsure=[bool(v) for v in uncertain(p, low, high)],
     )
     # the most confident face with glasses shows best what the filters respond to
     glasses = np.nonzero(scored.labels == 1)[0]

@@ -24,10 +24,21 @@ def log_loss(labels: np.ndarray, probs: np.ndarray) -> float:
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
+def predicted(probs: np.ndarray) -> np.ndarray:
+    """The decision: True (glasses) where p >= THRESHOLD."""
+    return np.asarray(probs) >= THRESHOLD
+
+
+def correct(labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Where the decision agrees with the label."""
+    agrees: np.ndarray = predicted(probs) == (np.asarray(labels) == 1)
+    return agrees
+
+
 def confusion(labels: np.ndarray, probs: np.ndarray) -> list[list[int]]:
     """[[tn, fp], [fn, tp]]: rows are true labels, columns predictions (no glasses, glasses)."""
     y = labels.astype(bool)
-    pred = probs >= THRESHOLD
+    pred = predicted(probs)
     return [
         [int((~y & ~pred).sum()), int((~y & pred).sum())],
         [int((y & ~pred).sum()), int((y & pred).sum())],
@@ -113,7 +124,7 @@ def classification_metrics(
         raise ValueError(f"need equal, non-zero numbers of labels and probabilities: "
                          f"{len(labels)} and {len(probs)}")  # fmt: skip
     (tn, fp), (fn, tp) = confusion(labels, probs)
-    correct = (probs >= THRESHOLD) == (labels == 1)
+    right = correct(labels, probs)
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -123,7 +134,7 @@ def classification_metrics(
     calibration = reliability(labels, probs, calibration_bins)
     return {
         "examples": len(labels),
-        "accuracy": float(correct.mean()),
+        "accuracy": float(right.mean()),
         "loss": log_loss(labels, probs),
         "roc_auc": auc(roc["fpr"], roc["tpr"]) if 0 < labels.sum() < len(labels) else None,
         "precision": float(precision),
@@ -134,7 +145,7 @@ def classification_metrics(
         "uncertain_band": [uncertain_low, uncertain_high],
         "uncertain_fraction": float(unsure.mean()),
         "confident_examples": confident,
-        "confident_accuracy": float(correct[~unsure].mean()) if confident else None,
+        "confident_accuracy": float(right[~unsure].mean()) if confident else None,
         "ece": calibration["ece"],
         "reliability": calibration["bins"],
     }

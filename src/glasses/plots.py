@@ -106,12 +106,13 @@ def face_grid(
     images: Sequence[Any],
     probabilities: Sequence[float],
     labels: Sequence[int],
-    low: float,
-    high: float,
+    wrong: Sequence[bool],
+    unsure: Sequence[bool],
     cols: int = 8,
 ) -> bytes:
     """Faces with their probability of glasses (the paper's Fig. 12): orange frame = uncertain,
-    red frame = misclassified, true label under each."""
+    red frame = misclassified, true label under each. The caller decides which is which
+    (glasses.metrics), so the rule lives in one place."""
     rows = max(1, -(-len(images) // cols))
     fig, axes = _figure(rows, cols, (cols * 1.5, rows * 1.75))
     for k, ax in enumerate(getattr(axes, "flat", [axes])):
@@ -121,13 +122,11 @@ def face_grid(
             ax.axis("off")
             continue
         p, y = float(probabilities[k]), int(labels[k])
-        wrong = (p >= 0.5) != (y == 1)
-        unsure = low <= p <= high
         ax.imshow(images[k])
-        colour = "red" if wrong else ("orange" if unsure else "green")
+        colour = "red" if wrong[k] else ("orange" if unsure[k] else "green")
         for spine in ax.spines.values():
             spine.set_edgecolor(colour)
-            spine.set_linewidth(4 if (wrong or unsure) else 1.5)
+            spine.set_linewidth(4 if (wrong[k] or unsure[k]) else 1.5)
         ax.set_title(f"p={p:.2f}", fontsize=9, color=colour)
         ax.set_xlabel("glasses" if y == 1 else "no glasses", fontsize=7)
     return _png(fig)

@@ -30,11 +30,11 @@ from typing import Any
 import numpy as np
 
 from glasses import storage
-from glasses.dataset import local_shard_files, shard_file_batches
+from glasses.dataset import local_shard_file, shard_file_batches
 from glasses.errors import InputError
 from glasses.images import DEFAULT_MAX_PIXELS, ImageRejected, load_image
 from glasses.ingest import SPLITS, read_manifest
-from glasses.metrics import check_band
+from glasses.metrics import check_band, predicted, uncertain
 from glasses.predict import Predictor
 from glasses.shard import METADATA_NAME, read_metadata
 
@@ -269,10 +269,7 @@ def score(
                 decoder.submit(todo[k + 1])  # decode ahead while this part is predicted
             if part.shard:
                 assert metadata is not None
-                (path,) = [
-                    p for p in local_shard_files(source, _split_of(part.shard), metadata)
-                    if p.endswith(part.shard)
-                ]  # fmt: skip
+                path = local_shard_file(source, part.shard, metadata)  # only this part's shard
                 batches = _shard_batches(predictor, path, metadata, uris, batch_size)
             else:
                 batches = _image_batches(predictor, decoder.decoded(part), batch_size)
@@ -339,12 +336,12 @@ def _write_part(
     for faces, probs, bad in batches:
         for face, reason in bad:
             rejected.append({"id": face.id, "uri": face.uri, "reason": reason})
-        for face, p in zip(faces, probs, strict=True):
-            label = int(p >= 0.5)
-            unsure = bool(low <= p <= high)
+        decisions, unsures = predicted(probs), uncertain(probs, low, high)
+        for face, p, decision, unsure in zip(faces, probs, decisions, unsures, strict=True):
+            label = int(decision)
             rows.writerow([face.id, face.uri, f"{p:.6f}", label, int(unsure)])
             counts["glasses" if label else "no_glasses"] += 1
-            counts["uncertain"] += unsure
+            counts["uncertain"] += int(unsure)
             if accepted_output and not unsure:
                 folder = "glasses" if label else "no_glasses"
                 storage.copy(face.uri, storage.join(accepted_output, folder, face.name))
@@ -384,10 +381,6 @@ def _check_shards(
             f"{source} were made from ({metadata.get('manifest')}) cannot be read"
         )
     return uris
-
-
-def _split_of(shard_name: str) -> str:
-    return shard_name.split("-")[0]
 
 
 def _finish_if_complete(
