@@ -12,6 +12,7 @@ FILE.yaml``; flags win over the file, the file over the defaults.
 
 import argparse
 import contextlib
+import functools
 import inspect
 import json
 import logging
@@ -255,17 +256,15 @@ def _score_fan_out(s: CompileSettings, i: ScoreInputs, source: Any, label: str, 
 # ---- parameters: one list, from the pipeline's own signature --------------------------------
 
 
+@functools.cache
 def pipeline_parameters() -> dict[str, inspect.Parameter]:
+    """The pipeline function's parameters (built once: building the DAG is not free)."""
     func = build_pipeline().pipeline_func
     return dict(inspect.signature(func).parameters)
 
 
-_TYPES: dict[str, type] = {"str": str, "int": int, "float": float}
-
-
 def _type_of(param: inspect.Parameter) -> type:
-    annotation = param.annotation
-    kind: type = _TYPES[annotation] if isinstance(annotation, str) else annotation
+    kind: type = param.annotation  # real types: this module has no postponed annotations
     return kind
 
 
@@ -409,21 +408,17 @@ def run_local(
     pipeline_root: str,
     settings: CompileSettings | None = None,
     cache: bool = False,
-    runner: str = "subprocess",
+    runner: Any = None,
 ) -> LocalRun:
     """The whole DAG with KFP's own local runner: every step a subprocess of this Python, or
-    (``runner="docker"``) a container of the image."""
+    whatever ``runner`` is given (the DockerRunner of ``_docker_runner``)."""
     from kfp import local
 
     root = Path(pipeline_root).resolve()
     root.mkdir(parents=True, exist_ok=True)
     before = set(root.iterdir())
     local.init(
-        runner=(
-            local.SubprocessRunner(use_venv=False)
-            if runner == "subprocess"
-            else _docker_runner(root, arguments)
-        ),
+        runner=runner or local.SubprocessRunner(use_venv=False),
         pipeline_root=str(root),
         enable_caching=cache,
     )
@@ -517,13 +512,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.run_local:
         root = args.pipeline_root or "runs/pipeline"
-        if args.runner == "docker":
-            _docker_runner(Path(root).resolve(), arguments)  # fail before making any data
+        # checked and built before any data is made, so a missing engine costs nothing
+        runner = (
+            _docker_runner(Path(root).resolve(), arguments) if args.runner == "docker" else None
+        )
         if "source" not in arguments:
             arguments["source"] = _synthetic_source(root, args.synth_count, args.synth_size)
         arguments.setdefault("model_registry", os.path.join(os.path.abspath(root), "registry"))
         start = time.perf_counter()
-        result = run_local(arguments, root, settings, not args.no_cache, args.runner)
+        result = run_local(arguments, root, settings, not args.no_cache, runner)
         seconds = time.perf_counter() - start
         print(f"pipeline: finished in {seconds:.0f}s; run folder {result.run_dir}")
         if result.metrics.exists():

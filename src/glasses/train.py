@@ -24,7 +24,6 @@ from glasses import plots, storage
 from glasses.dataset import make_dataset
 from glasses.dataset import mixup as mix_batches
 from glasses.errors import InputError
-from glasses.losses import WARMUP_EPOCHS, DropRateSchedule
 from glasses.model import HParams, build_model
 from glasses.shard import read_metadata
 
@@ -151,6 +150,8 @@ def train(
     inputs = distributed_inputs(data, hp.batch_size, seed, hp.mixup)
 
     import keras
+
+    from glasses.losses import WARMUP_EPOCHS, DropRateSchedule  # imports keras, so not at the top
 
     work = tempfile.mkdtemp(prefix="glasses-train-")
     try:
