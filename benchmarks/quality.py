@@ -4,7 +4,7 @@ ground_truth.csv). Each setting is trained with several seeds on the same data, 
 spread between seeds is as large as most effects worth measuring.
 
     python benchmarks/quality.py [--noise 0 0.115] [--seeds 0 1 2] [--monitor val_accuracy]
-                                 [--patience 12] [--hparams '{"augment": true}']
+                                 [--patience 10] [--hparams '{"augment": true}']
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("--noise", type=float, nargs="+", default=[0.0, 0.115])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--monitor", default="val_loss")
-    parser.add_argument("--patience", type=int, default=5)
+    parser.add_argument("--patience", type=int, default=10)  # glasses train's default
     parser.add_argument("--hparams", default="{}", help="JSON overrides of the defaults")
     args = parser.parse_args()
     hp = dataclasses.replace(HParams(), **json.loads(args.hparams))
@@ -82,9 +82,12 @@ def main() -> None:
                 truth_csv = os.path.join(raw, "ground_truth.csv")
                 vs_given, vs_true, n = accuracies(shards, model_dir, truth_csv)
                 vs_true_all.append(vs_true)
+                with open(os.path.join(model_dir, "history.json")) as f:
+                    dropped = json.load(f).get("drop_rate", [0.0])[-1]
                 print(
                     f"noise {noise:.3f} seed {seed}: test accuracy {vs_given:.3f} vs given, "
                     f"{vs_true:.3f} vs true labels ({n} faces); {result.epochs_run} epochs, "
+                    f"{dropped:.3f} of each batch left out at the end, "
                     f"{seconds:.0f}s on {os.cpu_count()} CPU cores",
                     flush=True,
                 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -18,6 +19,7 @@ def test_builder_honours_every_hyperparameter() -> None:
     hp = HParams(
         conv_blocks=2, filters=8, kernel_size=5, pooling="average", dense_units=16,
         dropout=0.3, learning_rate=0.01, decay_rate=0.5, decay_steps=10, batch_size=4,
+        drop_noisy=0.25,
     )  # fmt: skip
     model = build_model(hp, 32)
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
@@ -33,7 +35,8 @@ def test_builder_honours_every_hyperparameter() -> None:
     assert schedule["class_name"] == "ExponentialDecay"
     assert schedule["config"]["initial_learning_rate"] == 0.01
     assert schedule["config"]["decay_rate"] == 0.5 and schedule["config"]["decay_steps"] == 10
-    assert model.loss == "binary_crossentropy"
+    assert model.loss.name == "small_loss_bce" and model.loss.max_drop == 0.25
+    assert build_model(dataclasses.replace(hp, drop_noisy=0.0), 32).loss == "binary_crossentropy"
     assert model.input.dtype == "uint8" and model.input.shape[1:] == (32, 32, 3)
     assert isinstance(
         build_model(HParams(pooling="max"), 32).get_layer("pool1"), keras.layers.MaxPooling2D

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -14,13 +17,55 @@ def test_small_loss_bce_leaves_out_the_largest_losses() -> None:
     y_true = np.array([1.0, 1.0, 0.0, 0.0], np.float32)
     y_pred = np.array([[0.9], [0.1], [0.2], [0.8]], np.float32)
     per_face = -np.log([0.9, 0.1, 0.8, 0.2])  # 0.105, 2.303, 0.223, 1.609
-    loss = SmallLossBCE(max_drop=0.5, warmup_epochs=4)
-    loss.set_epoch(0)  # warm-up starts with every face counted
-    assert float(loss(y_true, y_pred)) == pytest.approx(per_face.mean(), rel=1e-4)
-    loss.set_epoch(2)  # half way: drop 25 % = the single largest loss
+    loss = SmallLossBCE(max_drop=0.5)
+    assert float(loss(y_true, y_pred)) == pytest.approx(per_face.mean(), rel=1e-4)  # starts at 0
+    loss.set_rate(0.25)  # the single largest loss
     assert float(loss(y_true, y_pred)) == pytest.approx(np.mean(per_face[[0, 2, 3]]), rel=1e-4)
-    loss.set_epoch(9)  # after warm-up: drop 50 %, keep the two smallest
+    loss.set_rate(0.2)  # 0.8 of a face rounds down to none
+    assert float(loss(y_true, y_pred)) == pytest.approx(per_face.mean(), rel=1e-4)
+    loss.set_rate(0.9)  # capped at max_drop: keep the two smallest
     assert float(loss(y_true, y_pred)) == pytest.approx(np.mean(per_face[[0, 2]]), rel=1e-4)
+
+
+def test_drop_rate_ramps_then_follows_the_warmed_up_training_error() -> None:
+    from glasses.losses import drop_rate
+
+    ramp = [drop_rate(e, 0.3, None, warmup=5) for e in range(5)]
+    assert ramp == pytest.approx([0.0, 0.06, 0.12, 0.18, 0.24])
+    assert drop_rate(5, 0.3, 0.87, warmup=5) == pytest.approx(0.13)  # noisy labels
+    assert drop_rate(9, 0.3, 0.98, warmup=5) == pytest.approx(0.02)  # clean: < 1 face in 32
+    assert drop_rate(5, 0.3, 0.55, warmup=5) == 0.3  # capped
+    assert drop_rate(5, 0.3, None, warmup=5) == 0.3  # no estimate: the cap
+
+
+def test_training_estimates_the_share_once_and_keeps_it_across_a_resume(
+    train_shards: Path, tmp_path: Path
+) -> None:
+    import keras
+
+    from glasses.losses import WARMUP_EPOCHS
+    from glasses.train import train
+
+    class Preempted(Exception):
+        pass
+
+    class StopAfterEpoch(keras.callbacks.Callback):  # type: ignore[misc]
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            if epoch == WARMUP_EPOCHS:
+                raise Preempted
+
+    hp = HParams(conv_blocks=2, filters=8, dense_units=16, batch_size=16, drop_noisy=0.3)
+    out = tmp_path / "model"
+    epochs = WARMUP_EPOCHS + 2
+    with pytest.raises(Preempted):
+        train(str(train_shards), str(out), hparams=hp, epochs=epochs, patience=9,
+              callbacks=[StopAfterEpoch()])  # fmt: skip
+    train(str(train_shards), str(out), hparams=hp, epochs=epochs, patience=9)
+    history = json.loads((out / "history.json").read_text())
+    estimate = min(0.3, 1 - history["accuracy"][WARMUP_EPOCHS - 1])
+    expected = [0.3 * e / WARMUP_EPOCHS for e in range(WARMUP_EPOCHS)] + [estimate] * 2
+    assert history["drop_rate"] == pytest.approx(expected, abs=1e-6)
+    assert 0 < estimate < 0.3
 
 
 def test_model_with_small_loss_bce_saves_and_loads(tmp_path: object) -> None:
@@ -34,9 +79,8 @@ def test_model_with_small_loss_bce_saves_and_loads(tmp_path: object) -> None:
     model.save(path)
     loaded = keras.models.load_model(path)
     assert isinstance(loaded.loss, SmallLossBCE) and loaded.loss.max_drop == 0.2
-    assert build_model(HParams(conv_blocks=1, filters=4, dense_units=8), 16).loss == (
-        "binary_crossentropy"
-    )
+    plain = HParams(conv_blocks=1, filters=4, dense_units=8, drop_noisy=0.0)
+    assert build_model(plain, 16).loss == "binary_crossentropy"
 
 
 def test_mixup_blends_each_face_mostly_with_itself() -> None:

@@ -246,7 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hparams", help="hyperparameters JSON, e.g. tune's best_hparams.json")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=None, help="per replica (default: hparams)")
-    p.add_argument("--patience", type=int, default=5, help="early-stopping patience in epochs")
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=10,
+        help="early-stopping patience in epochs (after the warm-up)",
+    )
     p.add_argument(
         "--monitor",
         choices=["val_loss", "val_accuracy"],

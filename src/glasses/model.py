@@ -1,7 +1,8 @@
 """The paper's CNN, built from one typed, JSON-serialisable set of hyperparameters.
 
 Blocks of Conv2D + ReLU -> pooling -> BatchNormalization, then dropout, a dense layer and one
-sigmoid unit; binary cross-entropy; Adam on an exponentially decaying learning rate. Pixel
+sigmoid unit; binary cross-entropy (over the faces whose labels look right, once warmed up:
+``glasses.losses``); Adam on an exponentially decaying learning rate. Pixel
 scaling is the model's first layer, so a saved model takes uint8 images exactly as the shards
 (and ``glasses.images.decode_and_resize``) hold them.
 """
@@ -36,7 +37,9 @@ class HParams:
     batch_size: int = 32  # per replica
     augment: bool = False  # random horizontal flips and small shifts while training
     mixup: float = 0.0  # Beta(a, a) of mixup while training; 0 = off (see glasses.dataset.mixup)
-    drop_noisy: float = 0.0  # share of each batch's largest losses left out (glasses.losses)
+    # most of each batch's largest losses left out; the share used is estimated from the data
+    # after a warm-up (glasses.losses); 0 = the paper's plain binary cross-entropy
+    drop_noisy: float = 0.3
 
     def __post_init__(self) -> None:
         problems = []

@@ -130,7 +130,7 @@ def train(
     hparams: HParams | None = None,
     epochs: int = 30,
     batch_size: int | None = None,
-    patience: int = 5,
+    patience: int = 10,
     seed: int = 0,
     callbacks: Sequence[Any] = (),
     monitor: str = "val_loss",
@@ -174,7 +174,8 @@ def train(
         )
         board = keras.callbacks.TensorBoard(os.path.join(work, "out", "logs"))
         if hp.drop_noisy:
-            ours.append(DropRateSchedule(model.loss))
+            # before the history keeper, so that each epoch's drop_rate is in history.json
+            ours.insert(1, DropRateSchedule(model.loss, mirror.history))
         model.fit(
             inputs.train,
             validation_data=inputs.val,

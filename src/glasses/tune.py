@@ -7,6 +7,10 @@ The winner is written as the same ``HParams`` JSON that ``glasses train --hparam
 The tuner's own state (oracle and trials) lives in a local folder that is mirrored to
 ``TUNING/state`` after every trial, so a search stopped half way continues from its completed
 trials when run again instead of starting over.
+
+Trials train on the plain cross-entropy (the small-loss share stays 0: no warm-up schedule runs
+in a trial), so every trial's val_loss is the same untrimmed measure and comparable; the
+winner's ``drop_noisy`` is handed on unchanged and applies in ``glasses train``.
 """
 
 from __future__ import annotations
