@@ -102,7 +102,7 @@ def test_mixup_blends_each_face_mostly_with_itself() -> None:
     assert not np.array_equal(x, images)
 
 
-@pytest.mark.parametrize("bad", [{"drop_noisy": 0.5}, {"mixup": -1.0}])
+@pytest.mark.parametrize("bad", [{"drop_noisy": 0.5}, {"mixup": -1.0}, {"average_epochs": 0}])
 def test_bad_noise_settings(bad: dict[str, float]) -> None:
     from glasses.errors import InputError
 

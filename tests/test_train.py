@@ -120,3 +120,33 @@ def test_bad_arguments(train_shards: Path, tmp_path: Path) -> None:
         train(str(train_shards), str(tmp_path), epochs=0)
     with pytest.raises(InputError, match=r"metadata\.json not found"):
         train(str(tmp_path), str(tmp_path / "m"))
+
+
+def test_the_kept_model_is_the_mean_of_the_last_epochs_weights(
+    train_shards: Path, tmp_path: Path
+) -> None:
+    """Early stopping keeps the best *averaged* weights; training itself runs on the last ones
+    (the callbacks after ours see them)."""
+    import dataclasses
+
+    import keras
+
+    seen: list[list[np.ndarray]] = []
+
+    class Record(keras.callbacks.Callback):  # type: ignore[misc]
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            seen.append(self.model.get_weights())
+
+    hp = dataclasses.replace(SMALL, drop_noisy=0.0, average_epochs=3)
+    out = tmp_path / "model"
+    train(str(train_shards), str(out), hparams=hp, epochs=4, patience=10, callbacks=[Record()])
+    history = json.loads((out / "history.json").read_text())
+    best = int(np.argmin(history["val_loss"]))
+    assert best >= 1  # so that the window holds more than one epoch
+    window = seen[max(0, best - 2) : best + 1]
+    expected = [np.mean(w, axis=0) for w in zip(*window, strict=True)]
+    kept = keras.models.load_model(out / "model.keras").get_weights()
+    assert len(kept) == len(expected)
+    for k, e in zip(kept, expected, strict=True):
+        np.testing.assert_allclose(k, e, rtol=1e-5, atol=1e-6)
+    assert not all(np.allclose(a, b) for a, b in zip(seen[-1], seen[-2], strict=True))

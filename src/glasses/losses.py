@@ -9,8 +9,8 @@ The share must match the data: leaving out 20 % of clean faces means the hardest
 (hair-thin frames) are never learned. So the share ramps from 0 towards ``max_drop`` over a
 warm-up, and from then on is the share of training faces the warmed-up model still
 contradicts (its training error in the last warm-up epoch), capped at ``max_drop``: about the
-noise rate on noisy labels, a few percent on clean ones, which rounds down to no face out of a
-batch of 32.
+noise rate on noisy labels (it reads a little high: dropout is on while it is measured), a few
+percent on clean ones (0-3 faces of a batch of 32).
 """
 
 from __future__ import annotations

@@ -40,6 +40,8 @@ class HParams:
     # most of each batch's largest losses left out; the share used is estimated from the data
     # after a warm-up (glasses.losses); 0 = the paper's plain binary cross-entropy
     drop_noisy: float = 0.3
+    # the model validated, kept and saved is the mean of the last epochs' weights (glasses.train)
+    average_epochs: int = 3
 
     def __post_init__(self) -> None:
         problems = []
@@ -57,6 +59,8 @@ class HParams:
             problems.append(f"mixup={self.mixup} (0 = off, or a Beta parameter up to 10)")
         if not 0.0 <= self.drop_noisy < 0.5:
             problems.append(f"drop_noisy={self.drop_noisy} ([0, 0.5))")
+        if not 1 <= self.average_epochs <= 20:
+            problems.append(f"average_epochs={self.average_epochs} (1 = off, up to 20)")
         if self.batch_size < 1:
             problems.append(f"batch_size={self.batch_size} (>= 1)")
         if problems:

@@ -124,6 +124,45 @@ def _callbacks(
     return [backup, mirror, EpochLog()], mirror
 
 
+def _averaging_callbacks(keras: Any, val: Any, epochs: int) -> tuple[Any, Any]:
+    """Validate the mean of the last ``epochs`` epochs' weights instead of the last weights.
+
+    After the warm-up the weights wander: test accuracy swings by several percent from one epoch
+    to the next, so which epoch early stopping happens to keep decided most of the difference
+    between seeds. The mean of a few consecutive epochs (weight averaging, as in SWA; batch-norm
+    statistics averaged with the rest) sits in the middle of that swing. ``average`` puts the
+    mean into the model and validates it, so that early stopping, which runs next, compares and
+    keeps averaged weights; ``restore`` (after early stopping) hands the last weights back to the
+    optimiser, so training itself is unchanged. fit() gets no validation data of its own.
+    """
+    import numpy as np
+
+    class Average(keras.callbacks.Callback):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.window: list[list[Any]] = []
+            self.last: list[Any] | None = None
+
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            self.last = self.model.get_weights()
+            self.window = [*self.window, self.last][-epochs:]
+            if len(self.window) > 1:
+                self.model.set_weights([np.mean(w, axis=0) for w in zip(*self.window, strict=True)])
+            scores = self.model.evaluate(val, verbose=0, return_dict=True)
+            if logs is not None:
+                logs.update({f"val_{name}": float(value) for name, value in scores.items()})
+
+    average = Average()
+
+    class Restore(keras.callbacks.Callback):  # type: ignore[misc]
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            if average.last is not None and len(average.window) > 1:
+                self.model.set_weights(average.last)
+            average.last = None
+
+    return average, Restore()
+
+
 def train(
     data: str,
     output: str,
@@ -173,14 +212,17 @@ def train(
             start_from_epoch=WARMUP_EPOCHS if hp.drop_noisy else 0,
         )
         board = keras.callbacks.TensorBoard(os.path.join(work, "out", "logs"))
+        # after the checkpoint (which keeps the last weights), before the history keeper (which
+        # records the averaged model's validation scores)
+        average, restore = _averaging_callbacks(keras, inputs.val, hp.average_epochs)
+        ours.insert(1, average)
         if hp.drop_noisy:
             # before the history keeper, so that each epoch's drop_rate is in history.json
             ours.insert(1, DropRateSchedule(model.loss, mirror.history))
         model.fit(
             inputs.train,
-            validation_data=inputs.val,
             epochs=epochs,
-            callbacks=[*ours, stop, board, *callbacks],
+            callbacks=[*ours, stop, restore, board, *callbacks],
             shuffle=False,  # the dataset shuffles itself
             verbose=0,
         )
