@@ -60,8 +60,10 @@ def test_training_estimates_the_share_once_and_keeps_it_across_a_resume(
     with pytest.raises(Preempted):
         train(str(train_shards), str(out), hparams=hp, epochs=epochs, patience=9,
               callbacks=[StopAfterEpoch()])  # fmt: skip
-    train(str(train_shards), str(out), hparams=hp, epochs=epochs, patience=9)
+    result = train(str(train_shards), str(out), hparams=hp, epochs=epochs, patience=9)
     history = json.loads((out / "history.json").read_text())
+    # early stopping restarted with the resumed run: its only candidate was the last epoch
+    assert result.best_val_loss == history["val_loss"][-1]
     estimate = min(0.3, 1 - history["accuracy"][WARMUP_EPOCHS - 1])
     expected = [0.3 * e / WARMUP_EPOCHS for e in range(WARMUP_EPOCHS)] + [estimate] * 2
     assert history["drop_rate"] == pytest.approx(expected, abs=1e-6)

@@ -232,9 +232,9 @@ def train(
         storage.delete_tree(backup_remote)  # finished: a rerun starts afresh
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    # the epoch whose weights EarlyStopping restored
-    scores = history[monitor]
-    best = (min if monitor == "val_loss" else max)(range(len(scores)), key=scores.__getitem__)
+    # the epoch whose weights the model holds: EarlyStopping's own pick (it skips the warm-up and
+    # restarts with a resumed run), or the last epoch when no epoch was a candidate
+    best = stop.best_epoch if stop.best_weights is not None else len(history["loss"]) - 1
     return TrainResult(
         epochs_run=len(history["loss"]),
         resumed_from_epoch=resumed_from,

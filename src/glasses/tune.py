@@ -9,8 +9,9 @@ The tuner's own state (oracle and trials) lives in a local folder that is mirror
 trials when run again instead of starting over.
 
 Trials train on the plain cross-entropy (the small-loss share stays 0: no warm-up schedule runs
-in a trial), so every trial's val_loss is the same untrimmed measure and comparable; the
-winner's ``drop_noisy`` is handed on unchanged and applies in ``glasses train``.
+in a trial) and without weight averaging, so every trial's val_loss is the same untrimmed
+measure of the last weights; the winner's ``drop_noisy`` and ``average_epochs`` are handed on
+unchanged and apply in ``glasses train``.
 """
 
 from __future__ import annotations
