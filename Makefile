@@ -8,7 +8,7 @@ IMAGE ?= ghcr.io/glasses-ml/glasses
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 BUILD := docker buildx build -f docker/Dockerfile --build-arg VERSION=$(VERSION)
 
-.PHONY: install run compile image push lock test lint format bench clean
+.PHONY: install run compile image push lock test test-image lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ lock: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+## make test-image: build the image (on a stand-in base) and run the README's docker commands
+## and the whole DAG in it; starts a Docker engine when none is reachable (needs root)
+test-image: $(STAMP)
+	$(PY) -m pytest -q -m image tests/test_image.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -150,3 +150,73 @@ def test_the_kept_model_is_the_mean_of_the_last_epochs_weights(
     for k, e in zip(kept, expected, strict=True):
         np.testing.assert_allclose(k, e, rtol=1e-5, atol=1e-6)
     assert not all(np.allclose(a, b) for a, b in zip(seen[-1], seen[-2], strict=True))
+
+
+_PLAIN_KERAS = """
+import json, sys
+import numpy as np, keras, tensorflow as tf
+model = keras.models.load_model(sys.argv[1])  # compiled, as a user of plain Keras loads it
+images = np.stack([np.full((64, 64, 3), v, np.uint8) for v in (0, 90, 255)])
+from_keras = model.predict(images, verbose=0).reshape(-1)
+exported = tf.saved_model.load(sys.argv[2])  # kept: its variables live as long as it does
+from_export = exported.serve(tf.constant(images)).numpy().reshape(-1)
+imported = sorted(m for m in sys.modules if m == "glasses" or m.startswith("glasses."))
+print(json.dumps({"keras": from_keras.tolist(), "export": from_export.tolist(),
+                  "loss": str(model.loss), "imported": imported}))
+"""
+
+
+def test_saved_models_load_where_glasses_is_not_imported(
+    trained: tuple[Path, dict], tmp_path: Path
+) -> None:
+    """model.keras in plain Keras and the SavedModel with uint8 images, in a fresh interpreter
+    that never imports this package (trained with the default small-loss trimming)."""
+    import subprocess
+    import sys
+
+    out, _ = trained
+    assert HParams.load(str(out / "hparams.json")).drop_noisy > 0
+    result = subprocess.run(
+        [sys.executable, "-c", _PLAIN_KERAS, str(out / "model.keras"), str(out / "export")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded["imported"] == [] and loaded["loss"] == "binary_crossentropy"
+    np.testing.assert_allclose(loaded["keras"], loaded["export"], atol=1e-6)
+    from glasses.predict import Predictor
+
+    ours = Predictor(str(out)).predict(np.stack([np.full((64, 64, 3), v, np.uint8)
+                                                 for v in (0, 90, 255)]))  # fmt: skip
+    np.testing.assert_allclose(loaded["keras"], ours, atol=1e-6)
+
+
+def test_models_saved_with_the_training_loss_still_score(tmp_path: Path) -> None:
+    """Models from before the plain-loss save name glasses' loss in model.keras; evaluate and
+    score load with compile=False, so they keep working."""
+    from glasses.model import build_model
+    from glasses.predict import Predictor
+
+    model = build_model(dataclasses_replace(SMALL, drop_noisy=0.2), 64)
+    (tmp_path / "old").mkdir()
+    model.save(tmp_path / "old" / "model.keras")
+    assert "SmallLossBCE" in zip_text(tmp_path / "old" / "model.keras")
+    images = np.random.default_rng(0).integers(0, 256, (4, 64, 64, 3), dtype=np.uint8)
+    np.testing.assert_allclose(
+        Predictor(str(tmp_path / "old")).predict(images),
+        np.asarray(model(images, training=False)).reshape(-1),
+        atol=1e-6,
+    )
+
+
+def dataclasses_replace(hp: HParams, **changes: object) -> HParams:
+    import dataclasses
+
+    return dataclasses.replace(hp, **changes)  # type: ignore[arg-type]
+
+
+def zip_text(path: Path) -> str:
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        return archive.read("config.json").decode()

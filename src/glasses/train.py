@@ -245,13 +245,30 @@ def train(
     )
 
 
+def servable(model: Any, hp: HParams) -> Any:
+    """The trained weights in the same network compiled with plain binary cross-entropy.
+
+    Leaving noisy faces out of the loss is a training device; saved with it, model.keras would
+    name glasses' loss class and fail to load in plain Keras (``keras.models.load_model``)
+    anywhere this package is not installed. The copy is built outside any distribution
+    strategy, with a fresh optimizer: a finished model is for inference and evaluation, and an
+    interrupted run resumes from its backup, not from model.keras.
+    """
+    if not hp.drop_noisy:
+        return model
+    copy = build_model(dataclasses.replace(hp, drop_noisy=0.0), int(model.input_shape[1]))
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def _write_outputs(
     model: Any, hp: HParams, history: dict[str, list[float]], work: str, output: str
 ) -> None:
     out = os.path.join(work, "out")
     os.makedirs(out, exist_ok=True)
-    model.save(os.path.join(out, "model.keras"))
-    model.export(os.path.join(out, "export"), format="tf_saved_model", verbose=False)
+    served = servable(model, hp)
+    served.save(os.path.join(out, "model.keras"))
+    served.export(os.path.join(out, "export"), format="tf_saved_model", verbose=False)
     with open(os.path.join(out, HISTORY_NAME), "w") as f:
         json.dump(history, f, indent=1)
     with open(os.path.join(out, "hparams.json"), "w") as f:
