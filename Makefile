@@ -20,7 +20,7 @@ install: $(STAMP)
 
 ## make run: the whole KFP pipeline on built-in synthetic data, with KFP's local runner
 run: $(STAMP)
-	TF_CPP_MIN_LOG_LEVEL=2 $(PY) pipeline.py --run-local --pipeline-root $(RUN_DIR) \
+	$(PY) pipeline.py --run-local --pipeline-root $(RUN_DIR) \
 		--max-trials 2 --tune-epochs 4 --epochs 20
 
 ## make compile: the pipeline YAML to upload in the KFP UI, using IMAGE:VERSION

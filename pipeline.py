@@ -20,6 +20,7 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import Any
 from kfp import compiler, dsl, kubernetes
 
 import components as c
+from glasses import console
 
 PIPELINE_NAME = "glasses"
 # the Kubernetes service account the steps run as (manifests/base/service-account.yaml)
@@ -313,9 +315,7 @@ def check_arguments(values: Mapping[str, Any], source: str) -> dict[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--compile", action="store_true", help="write the pipeline YAML")
     mode.add_argument("--run-local", action="store_true", help="run the DAG with kfp.local")
@@ -331,26 +331,47 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--service-account", default=SERVICE_ACCOUNT)
     parser.add_argument("--no-cache", action="store_true", help="run every step afresh")
     parser.add_argument(
+        "--log-level",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="our messages at this level (default INFO); DEBUG also shows KFP's, TensorFlow's "
+        "and the other libraries' own logs",
+    )
+    parser.add_argument(
         "--runner",
         choices=["subprocess", "docker"],
         default="subprocess",
         help="--run-local: steps as subprocesses of this Python, or as containers of --image",
     )
-    parser.add_argument("--config", help="YAML file of pipeline parameters")
+    parser.add_argument("--config", metavar="FILE", help="YAML file of pipeline parameters")
     parser.add_argument(
-        "--synth-count", type=int, default=1500, help="--run-local without --source: faces"
+        "--synth-count",
+        metavar="N",
+        type=int,
+        default=1500,
+        help="--run-local without --source: how many faces to synthesise (default: 1500)",
     )
-    parser.add_argument("--synth-size", type=int, default=256, help="... and their side in px")
-    group = parser.add_argument_group("pipeline parameters (override --config)")
+    parser.add_argument(
+        "--synth-size", metavar="PX", type=int, default=256, help="... their side (default: 256)"
+    )
+    group = parser.add_argument_group(
+        "pipeline parameters (the run form's fields in the KFP UI; flags override --config)"
+    )
+    inputs = build_pipeline().component_spec.inputs
     for name, param in pipeline_parameters().items():
         kind = _type_of(param)
-        default = "required" if param.default is inspect.Parameter.empty else param.default
+        if param.default is not inspect.Parameter.empty:
+            default = f"default: {param.default!r}"
+        elif name == "source":
+            default = "required, except for --run-local, which synthesises faces"
+        else:
+            default = "required"
         group.add_argument(
             "--" + name.replace("_", "-"),
             dest=f"param_{name}",
+            metavar={int: "N", float: "X", bool: "BOOL"}.get(kind, "TEXT"),
             type=kind,
             default=None,
-            help=f"default: {default}",
+            help=f"{inputs[name].description or ''} ({default})".strip(),
         )
     return parser
 
@@ -403,6 +424,48 @@ def _docker_runner(root: Path, arguments: Mapping[str, Any]) -> Any:
     return local.DockerRunner(entrypoint=["/usr/bin/env"], user=f"{os.getuid()}:{os.getgid()}")
 
 
+LOCAL_SITE = Path(__file__).resolve().parent / "components" / "local_site"
+
+
+@contextlib.contextmanager
+def _local_runner_quiet() -> Iterator[None]:
+    """KFP's local runner, told what is known: resource and GPU settings and our image (which
+    has Python, though its name does not say so) do not apply to steps run here, so its
+    warnings about them are expected. Step processes find ``components/local_site`` first on
+    their path, which sets their logging before KFP's executor does."""
+    import builtins
+
+    previous = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(LOCAL_SITE), previous]))
+    root_logger, printer = logging.getLogger(), builtins.print
+    detail = _KfpDetail()
+    if os.environ.get(console.LOG_LEVEL_ENV) != "DEBUG":
+        root_logger.addFilter(detail)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*have no effect in the current local")
+            warnings.filterwarnings("ignore", message=r".*non-Python base image")
+            yield
+    finally:
+        root_logger.removeFilter(detail)
+        builtins.print = printer  # kfp.local can leave its indenting print in place
+        if previous is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = previous
+
+
+class _KfpDetail(logging.Filter):
+    """KFP's local runner logs each task's start, result and outputs on the root logger, at
+    INFO. The start and the result are kept; the outputs table (artifact URIs and metadata,
+    several lines a task) and the "Streamed logs:" header wait for --log-level DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        return not (message.startswith("Streamed logs") or message.endswith("has no outputs")
+                    or "outputs:\n" in message)  # fmt: skip
+
+
 def run_local(
     arguments: Mapping[str, Any],
     pipeline_root: str,
@@ -422,12 +485,13 @@ def run_local(
         pipeline_root=str(root),
         enable_caching=cache,
     )
-    build_pipeline(settings)(**arguments)
+    with _local_runner_quiet():
+        build_pipeline(settings)(**arguments)
     (run_dir,) = [p for p in root.iterdir() if p not in before and p.name.startswith(PIPELINE_NAME)]
     predictions = run_dir / "merge-scores" / "predictions" / "predictions.csv"
     return LocalRun(
         run_dir=run_dir,
-        report=run_dir / "evaluate" / "report",
+        report=run_dir / "evaluate" / "evaluation" / "report.html",
         model=run_dir / "train" / "model",
         metrics=run_dir / "evaluate" / "evaluation" / "metrics.json",
         predictions=predictions if predictions.exists() else None,
@@ -454,6 +518,39 @@ def _client(host: str) -> Any:
         return kfp.Client(host=host)
 
 
+# The DAG gathers fan-out results with dsl.Collected, which the open-source KFP backend runs
+# only from release 2.14.0 on (kubeflow/pipelines#11725); older backends refuse such a run
+# when it is created.
+MIN_KFP_BACKEND = (2, 14, 0)
+
+
+def backend_version(client: Any) -> str:
+    """The KFP backend's release, as its healthz endpoint reports it ("unknown" if it does
+    not say: the generated client drops the field, so the raw answer is read)."""
+    raw = client.healthzs.healthz_service_get_healthz(_preload_content=False)
+    try:
+        return str(json.loads(raw.data or b"{}").get("tag_name") or "unknown")
+    except (ValueError, AttributeError):
+        return "unknown"
+
+
+def check_backend(host: str, version: str) -> None:
+    """Refuse, in one line, a backend too old to run this pipeline."""
+    parts = version.lstrip("v").split(".")
+    if len(parts) < 3 or not all(p.isdigit() for p in parts[:3]):
+        logging.getLogger(__name__).warning(
+            "KFP at %s reports backend version %r; cannot check it is at least %s",
+            host, version, ".".join(map(str, MIN_KFP_BACKEND)),
+        )  # fmt: skip
+        return
+    if tuple(int(p) for p in parts[:3]) < MIN_KFP_BACKEND:
+        needed = ".".join(map(str, MIN_KFP_BACKEND))
+        raise ClusterError(
+            f"KFP at {host} runs backend {version}; this pipeline gathers fan-out results with "
+            f"dsl.Collected, which needs KFP {needed} or later: upgrade Kubeflow Pipelines"
+        )
+
+
 def _cron(expression: str) -> str:
     """KFP wants six cron fields (seconds first); people write five."""
     fields = expression.split()
@@ -466,9 +563,11 @@ def _cron(expression: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    for handler in logging.getLogger().handlers:  # urllib3's retry chatter: one line below
-        handler.addFilter(lambda record: not record.name.startswith("urllib3"))
+    if console.setup(args.log_level) != "DEBUG":
+        # urllib3's retry chatter (_kfp_api says it in one line): filtered at the handler, as
+        # kfp_server_api resets the urllib3 logger's level whenever it makes a client
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(lambda record: not record.name.startswith("urllib3"))
     try:
         return _dispatch(args)
     except ConfigError as err:
@@ -546,6 +645,7 @@ def _submit_or_schedule(
 ) -> int:
     cron = _cron(args.schedule) if args.schedule else ""
     client = _client(args.host)
+    check_backend(args.host, backend_version(client))
     if args.submit:
         run = client.create_run_from_pipeline_func(
             build_pipeline(settings),

@@ -55,8 +55,10 @@ def ingest(
 ) -> None:
     """Validate the dataset and write manifest.csv with its split (source_fingerprint is only
     part of the cache key)."""
+    from glasses.console import setup
     from glasses.ingest import ingest as run
 
+    setup()  # our logging level, from pipeline.py --log-level
     counts = run(
         source, manifest.path, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed
     ).counts()
@@ -83,8 +85,10 @@ def shard(
 ) -> None:
     """One worker's share of the TFRecord shards."""
     from glasses import storage
+    from glasses.console import setup
     from glasses.shard import shard as run
 
+    setup()  # our logging level, from pipeline.py --log-level
     run(
         storage.join(manifest.path, "manifest.csv"),
         shards.path,
@@ -104,9 +108,11 @@ def merge_shards(
     """Gather every worker's shards; shard run again on them finds every shard done and only
     writes metadata.json (and would redo a shard that went missing)."""
     from glasses import storage
+    from glasses.console import setup
     from glasses.shard import read_metadata
     from glasses.shard import shard as run
 
+    setup()  # our logging level, from pipeline.py --log-level
     for part in parts:
         storage.copy_tree(part.path, shards.path)
     run(storage.join(manifest.path, "manifest.csv"), shards.path, resolution=resolution, workers=1)
@@ -126,9 +132,11 @@ def tune(
 ) -> None:
     """Keras Tuner search; tuner 'none' skips the search and hands on the default model."""
     from glasses import storage
+    from glasses.console import setup
     from glasses.model import HParams
     from glasses.tune import tune as run
 
+    setup(tensorflow=True)  # our logging level; TensorFlow imported without its chatter
     if tuner == "none":
         storage.write_text(storage.join(tuning.path, "best_hparams.json"), HParams().to_json())
         return
@@ -154,9 +162,11 @@ def train(
 ) -> None:
     """Train with the tuned (or default) hyperparameters; batch_size 0 keeps theirs."""
     from glasses import storage
+    from glasses.console import setup
     from glasses.model import HParams
     from glasses.train import train as run
 
+    setup(tensorflow=True)  # our logging level; TensorFlow imported without its chatter
     result = run(
         shards.path,
         model.path,
@@ -188,10 +198,12 @@ def evaluate(
     """Test-split metrics, the report and the blessing; the registry's latest model is the
     baseline. Returns whether the model is blessed."""
     from glasses import storage
+    from glasses.console import setup
     from glasses.evaluate import evaluate as run
     from glasses.metrics import thin_roc
     from glasses.report import summary_markdown
 
+    setup(tensorflow=True)  # our logging level; TensorFlow imported without its chatter
     result = run(
         shards.path,
         model.path,
@@ -222,8 +234,10 @@ def publish(model: Input[Model], evaluation: Input[Artifact], model_registry: st
     import json
 
     from glasses import storage
+    from glasses.console import setup
     from glasses.registry import publish as run
 
+    setup()  # our logging level, from pipeline.py --log-level
     if not model_registry:
         print("publish: no model_registry given; nothing published")
         return ""
@@ -244,8 +258,10 @@ def score(
     predictions: Output[Dataset],
 ) -> None:
     """One worker's share of scoring: ``source`` ('' = the shards' unlabelled split)."""
+    from glasses.console import setup
     from glasses.score import score as run
 
+    setup(tensorflow=True)  # our logging level; TensorFlow imported without its chatter
     run(
         model.path,
         source or shards.path,
@@ -274,8 +290,10 @@ def merge_scores(
     import json
 
     from glasses import storage
+    from glasses.console import setup
     from glasses.score import score as run
 
+    setup(tensorflow=True)  # our logging level; TensorFlow imported without its chatter
     for part in parts:
         storage.copy_tree(part.path, predictions.path)
     run(

@@ -101,6 +101,8 @@ def engine() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             daemon.kill()
         log.close()
+        for namespace in (ENGINE_ROOT / "exec" / "netns").glob("*"):  # dockerd leaves these
+            subprocess.run(["umount", str(namespace)], capture_output=True, check=False)
         if previous is None:
             os.environ.pop("DOCKER_HOST", None)
         else:

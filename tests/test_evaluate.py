@@ -60,6 +60,38 @@ def test_report_is_one_page_with_every_section(evaluated: tuple[Path, object]) -
     assert "BLESSED" in page
 
 
+def test_report_says_what_a_reviewer_asks_next(
+    train_shards: Path, trained_model: Path, evaluated: tuple[Path, object]
+) -> None:
+    out, _ = evaluated
+    page = (out / "report.html").read_text()
+    training = page.split('<section id="training">', 1)[1].split("</section>", 1)[0]
+    sizes = read_metadata(str(train_shards))["splits"]
+    assert f"train {sizes['train']['records']} / val {sizes['val']['records']}" in training
+    kept = json.loads((trained_model / "training.json").read_text())
+    assert f"{kept['epochs_run']}; {kept['epoch_kept']}" in training
+    assert "hparams: conv_blocks" in training and "left out (likely wrong labels)" in training
+    assert "plain binary cross-entropy over every test face" in page  # not the trimmed loss
+    assert "so these losses sit far below the summary" in page  # the curves say why
+    assert "below: the face&#x27;s label in the test set" in page  # not the prediction
+
+
+def test_face_grid_shows_misclassified_then_uncertain_first() -> None:
+    from glasses.evaluate import LabelledPredictions, _grid_indices
+
+    labels = np.array([1, 1, 0, 0, 1, 0, 1, 0, 1, 0] * 4)
+    p = np.array([0.9, 0.1, 0.2, 0.95, 0.55, 0.45, 0.8, 0.3, 0.7, 0.05] * 4)
+    scored = LabelledPredictions(
+        [str(i) for i in range(40)], labels, p, np.zeros((40, 8, 8, 3), np.uint8)
+    )
+    order = _grid_indices(scored, 0.4, 0.6)
+    wrong = {i for i in range(40) if (p[i] >= 0.5) != (labels[i] == 1)}
+    unsure = {i for i in range(40) if 0.4 <= p[i] <= 0.6} - wrong
+    assert set(order[: len(wrong)]) == wrong  # misclassified first
+    assert set(order[len(wrong) : len(wrong) + len(unsure)]) == unsure  # then uncertain
+    assert len(set(order)) == len(order) == 32
+
+
 def test_blessing_against_baselines(
     train_shards: Path, trained_model: Path, evaluated: tuple[Path, object], tmp_path: Path
 ) -> None:

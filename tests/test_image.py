@@ -160,7 +160,7 @@ def test_whole_dag_runs_in_containers(cpu_image: str, tmp_path: Path) -> None:
     (metrics_file,) = root.glob("glasses-*/evaluate/evaluation/metrics.json")
     metrics = json.loads(metrics_file.read_text())
     assert metrics["blessed"] and metrics["examples"] > 0
-    (report,) = root.glob("glasses-*/evaluate/report")
+    (report,) = root.glob("glasses-*/evaluate/evaluation/report.html")
     assert 'id="feature_maps"' in report.read_text()
     (predictions,) = root.glob("glasses-*/merge-scores/predictions/predictions.csv")
     with open(predictions) as f:

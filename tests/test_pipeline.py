@@ -171,7 +171,7 @@ class KfpApiStub:
     """A loopback HTTP server answering the few KFP v2beta1 REST calls that kfp.Client makes to
     submit and schedule, recording each request; or refusing all of them with HTTP 500."""
 
-    def __init__(self, refuse: bool = False) -> None:
+    def __init__(self, refuse: bool = False, version: str = "") -> None:
         import json
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -195,7 +195,8 @@ class KfpApiStub:
 
             def do_GET(self) -> None:
                 stub.requests.append(("GET", self.path, {}))
-                self._reply({})
+                healthz = "healthz" in self.path and version
+                self._reply({"tag_name": version, "multi_user": False} if healthz else {})
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -253,3 +254,23 @@ def test_docker_runner_errors_are_one_line(
     assert pipeline.main(outside) == 2
     assert "no Docker engine reachable" in capsys.readouterr().err
     assert not root.exists() or not any(root.iterdir())  # failed before writing any data
+
+
+VERSIONS = [("2.5.0", False), ("2.14.0", True), ("2.16.1", True), ("unknown", True)]
+
+
+@pytest.mark.parametrize(("version", "accepted"), VERSIONS)
+def test_submit_refuses_a_backend_without_dsl_collected(
+    version: str, accepted: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api = KfpApiStub(version=version)
+    for mode in (["--submit"], ["--schedule", "0 3 * * 1"]):
+        code = pipeline.main([*mode, "--host", api.host, "--source", "gs://b/raw"])
+        err = capsys.readouterr().err
+        if accepted:
+            assert code == 0, err
+        else:
+            assert code == 1 and len(err.strip().splitlines()) == 1
+            assert f"runs backend {version}" in err and "needs KFP 2.14.0 or later" in err
+    created = [p for m, p, _ in api.requests if m == "POST"]
+    assert bool(created) == accepted  # nothing created on a backend that cannot run it

@@ -154,5 +154,5 @@ def test_bad_arguments(trained_model: Path, messy_folder: Path, tmp_path: Path) 
         score(model, source, str(tmp_path), num_workers=2, worker_index=2)
     with pytest.raises(InputError, match="no files"):
         score(model, str(tmp_path / "nothing"), str(tmp_path / "p"))
-    with pytest.raises(InputError, match=r"model\.keras not found"):
-        score(str(tmp_path), source, str(tmp_path / "p"))
+    with pytest.raises(InputError, match=r"no model\.keras there"):  # before the source is read
+        score(str(tmp_path), str(tmp_path / "nothing"), str(tmp_path / "p"))

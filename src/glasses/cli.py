@@ -9,17 +9,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from glasses import __version__
+from glasses import __version__, console
 from glasses.errors import InputError
 from glasses.images import DEFAULT_MAX_PIXELS
 from glasses.shard import DEFAULT_SHARD_SIZE
 from glasses.storage import StorageError
 
 Handler = Callable[[argparse.Namespace], None]
+TENSORFLOW_STEPS = ("tune", "train", "evaluate", "score")
+
+
+class _HelpWithDefaults(argparse.ArgumentDefaultsHelpFormatter):
+    """--help shows each option's default, where it has one to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.required or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def _synth(args: argparse.Namespace) -> None:
@@ -186,50 +195,68 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"glasses {__version__}")
     parser.add_argument(
-        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+        "--log-level",
+        default=None,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="our messages at this level (default INFO, or $GLASSES_LOG_LEVEL); DEBUG also "
+        "shows TensorFlow's and the other libraries' own logs",
     )
-    steps = parser.add_subparsers(dest="step", required=True, metavar="STEP")
+    subparsers = parser.add_subparsers(dest="step", required=True, metavar="STEP")
 
-    p = steps.add_parser("synth", help="write a synthetic dataset in the Kaggle layout")
+    def step(name: str, summary: str) -> argparse.ArgumentParser:
+        """A sub-command whose --help shows every option's default."""
+        return subparsers.add_parser(name, help=summary, formatter_class=_HelpWithDefaults)
+
+    p = step("synth", "write a synthetic dataset in the Kaggle layout")
     p.add_argument("out", help="output folder or gs:// prefix")
-    p.add_argument("--count", type=int, default=5000, help="number of faces (default 5000)")
-    p.add_argument("--size", type=int, default=1024, help="image side in pixels (default 1024)")
+    p.add_argument("--count", type=int, default=5000, help="number of faces")
+    p.add_argument("--size", type=int, default=1024, help="image side in pixels")
     p.add_argument(
         "--unlabelled-fraction",
         type=float,
         default=0.1,
-        help="share of faces, the last ids, listed in test.csv without label (default 0.1)",
+        help="share of faces, the last ids, listed in test.csv without label",
     )
     p.add_argument(
         "--label-noise",
         type=float,
         default=0.0,
-        help="share of labelled rows whose label is flipped (default 0; the real data: ~0.115)",
+        help="share of labelled rows whose label is flipped (the real data: ~0.115)",
     )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument(
+        "--workers", type=int, default=None, help="processes on this machine (default: all cores)"
+    )
     p.set_defaults(handler=_synth)
 
-    p = steps.add_parser("ingest", help="validate a dataset and write a split manifest")
+    p = step("ingest", "validate a dataset and write a split manifest")
     p.add_argument("--source", required=True, help="folder or gs:// prefix in the Kaggle layout")
     p.add_argument("--output", required=True, help="folder or gs:// prefix for manifest.csv")
-    p.add_argument("--val-fraction", type=float, default=0.1)
-    p.add_argument("--test-fraction", type=float, default=0.1)
+    p.add_argument(
+        "--val-fraction", type=float, default=0.1, help="share of labelled rows for validation"
+    )
+    p.add_argument(
+        "--test-fraction", type=float, default=0.1, help="share of labelled rows for the test"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the split hash")
     p.set_defaults(handler=_ingest)
 
-    p = steps.add_parser("shard", help="resize images into TFRecord shards")
+    p = step("shard", "resize images into TFRecord shards")
     p.add_argument("--manifest", required=True, help="manifest.csv written by ingest")
     p.add_argument("--output", required=True, help="folder or gs:// prefix for the shards")
-    p.add_argument("--resolution", type=int, default=64, help="side in pixels (default 64)")
+    p.add_argument("--resolution", type=int, default=64, help="side in pixels")
     p.add_argument(
         "--shard-size",
         type=int,
         default=DEFAULT_SHARD_SIZE,
-        help=f"records per shard (default {DEFAULT_SHARD_SIZE})",
+        help="records per shard",
     )
-    p.add_argument("--compression", choices=["NONE", "GZIP"], default="NONE")
-    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument(
+        "--compression", choices=["NONE", "GZIP"], default="NONE", help="shard file compression"
+    )
+    p.add_argument(
+        "--workers", type=int, default=None, help="processes on this machine (default: all cores)"
+    )
     p.add_argument("--num-workers", type=int, default=1, help="machines sharing the work")
     p.add_argument("--worker-index", type=int, default=0, help="this machine's number, from 0")
     p.add_argument(
@@ -240,11 +267,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=_shard)
 
-    p = steps.add_parser("train", help="train the CNN on shards (all GPUs, resumable)")
+    p = step("train", "train the CNN on shards (all GPUs, resumable)")
     p.add_argument("--data", required=True, help="shards folder or gs:// prefix")
     p.add_argument("--output", required=True, help="folder or gs:// prefix for the model")
     p.add_argument("--hparams", help="hyperparameters JSON, e.g. tune's best_hparams.json")
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument(
+        "--epochs", type=int, default=30, help="most epochs (early stopping ends sooner)"
+    )
     p.add_argument("--batch-size", type=int, default=None, help="per replica (default: hparams)")
     p.add_argument(
         "--patience",
@@ -258,29 +287,36 @@ def build_parser() -> argparse.ArgumentParser:
         default="val_loss",
         help="what early stopping watches (val_accuracy copes better with noisy labels)",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="random seed")
     p.set_defaults(handler=_train)
 
-    p = steps.add_parser("tune", help="search hyperparameters with Keras Tuner")
+    p = step("tune", "search hyperparameters with Keras Tuner")
     p.add_argument("--data", required=True, help="shards folder or gs:// prefix")
     p.add_argument("--output", required=True, help="folder or gs:// prefix for the results")
-    p.add_argument("--tuner", choices=["random", "hyperband", "bayesian"], default="random")
     p.add_argument(
-        "--search-space", choices=["architecture", "learning_rate", "all"], default="architecture"
+        "--tuner", choices=["random", "hyperband", "bayesian"], default="random", help="search"
     )
-    p.add_argument("--max-trials", type=int, default=5, help="not used by hyperband")
+    p.add_argument(
+        "--search-space",
+        choices=["architecture", "learning_rate", "all"],
+        default="architecture",
+        help="what is searched: the network, Adam's schedule, or both",
+    )
+    p.add_argument("--max-trials", type=int, default=5, help="trials (hyperband sizes its own)")
     p.add_argument("--epochs", type=int, default=10, help="epochs per trial")
-    p.add_argument("--patience", type=int, default=3)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--patience", type=int, default=3, help="early-stopping patience per trial")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--hparams", help="starting hyperparameters for what is not searched")
     p.set_defaults(handler=_tune)
 
-    p = steps.add_parser("evaluate", help="test-split metrics, blessing gate and HTML report")
+    p = step("evaluate", "test-split metrics, blessing gate and HTML report")
     p.add_argument("--data", required=True, help="shards folder or gs:// prefix")
     p.add_argument("--model", required=True, help="model folder train wrote")
     p.add_argument("--output", required=True, help="folder or gs:// prefix for the results")
     _band(p)
-    p.add_argument("--min-accuracy", type=float, default=0.85, help="blessing threshold")
+    p.add_argument(
+        "--min-accuracy", type=float, default=0.85, help="accuracy a model needs to be blessed"
+    )
     p.add_argument(
         "--baseline",
         help="earlier model folder, model registry, or metrics.json to compare against",
@@ -289,11 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-regression",
         type=float,
         default=0.01,
-        help="how much accuracy below the baseline still blesses (default 0.01)",
+        help="how much accuracy below the baseline still blesses",
     )
     p.set_defaults(handler=_evaluate)
 
-    p = steps.add_parser("score", help="probability of glasses for a batch of faces")
+    p = step("score", "probability of glasses for a batch of faces")
     p.add_argument("--model", required=True, help="model folder train wrote")
     p.add_argument(
         "--source", required=True, help="image folder or gs:// prefix, manifest .csv, or shards"
@@ -303,17 +339,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--split",
         default="unlabelled",
-        help="split to score from a manifest or shards (default unlabelled; 'all' for every row)",
+        help="split to score from a manifest or shards ('all' for every row)",
     )
     p.add_argument(
         "--accepted-output", help="copy confident faces here, into glasses/ and no_glasses/"
     )
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--batch-size", type=int, default=256, help="faces per model call")
     p.add_argument("--part-size", type=int, default=500, help="images per resumable part")
-    p.add_argument("--workers", type=int, default=None, help="decoding processes (default: cores)")
+    p.add_argument(
+        "--workers", type=int, default=None, help="decoding processes (default: all cores)"
+    )
     p.add_argument("--num-workers", type=int, default=1, help="machines sharing the work")
     p.add_argument("--worker-index", type=int, default=0, help="this machine's number, from 0")
-    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS)
+    p.add_argument(
+        "--max-pixels",
+        type=int,
+        default=DEFAULT_MAX_PIXELS,
+        help="reject images with more pixels than this (decompression bombs)",
+    )
     p.set_defaults(handler=_score)
     return parser
 
@@ -326,9 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `docker run IMAGE train ...` both work
         argv = argv[1:]
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    console.setup(args.log_level, tensorflow=args.step in TENSORFLOW_STEPS)
     handler: Handler = args.handler
     try:
         handler(args)

@@ -167,7 +167,8 @@ def evaluate(
     log.info("evaluate: %s", reason)
     storage.write_text(storage.join(output, METRICS_NAME), json.dumps(metrics, indent=2) + "\n")
     storage.write_text(storage.join(output, PREDICTIONS_NAME), _predictions_csv(scored, metrics))
-    page = report.render(metrics, _report_figures(predictor, scored, metrics, model))
+    figures = _report_figures(predictor, scored, metrics, model)
+    page = report.render(metrics, figures, training_facts(model, data))
     storage.write_text(storage.join(output, REPORT_NAME), page)
     log.info("evaluate: %d faces in %.1fs", len(scored.ids), time.perf_counter() - start)
     return Evaluation(metrics, blessed, reason)
@@ -199,7 +200,35 @@ def _grid_indices(scored: LabelledPredictions, low: float, high: float) -> list[
     half = GRID_FACES // 2
     chosen = [*wrong[: half // 2 + half % 2], *unsure[: half // 2]]
     chosen += [int(i) for i in rest[: GRID_FACES - len(chosen)]]
-    return sorted(int(i) for i in chosen)
+    return [int(i) for i in chosen]  # in that order: the grid shows them first
+
+
+def training_facts(model: str, data: str) -> dict[str, Any]:
+    """What a reviewer asks next, from the model folder and the shards: hyperparameters,
+    epochs, the epoch kept, split sizes, the share of training labels left out. Models from
+    before training.json existed give what they have."""
+
+    def read(uri: str) -> Any:
+        try:
+            return json.loads(storage.read_text(uri))
+        except (FileNotFoundError, ValueError):
+            return None
+
+    facts: dict[str, Any] = {}
+    hparams = read(storage.join(model, "hparams.json"))
+    if isinstance(hparams, dict):
+        facts["hyperparameters"] = hparams
+    summary = read(storage.join(model, "training.json"))
+    if isinstance(summary, dict):
+        facts.update({k: summary[k] for k in ("epochs_run", "epoch_kept", "monitor")
+                      if k in summary})  # fmt: skip
+    history = read(storage.join(model, "history.json"))
+    if isinstance(history, dict) and history.get("drop_rate"):
+        facts["labels_left_out"] = float(history["drop_rate"][-1])
+    metadata = read(storage.join(data, "metadata.json"))
+    if isinstance(metadata, dict):
+        facts["split_sizes"] = {k: v["records"] for k, v in metadata.get("splits", {}).items()}
+    return facts
 
 
 def _report_figures(

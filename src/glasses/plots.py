@@ -75,7 +75,7 @@ def roc(fpr: Sequence[float], tpr: Sequence[float], area: float | None) -> bytes
 
 def reliability(bins: Sequence[Mapping[str, Any]], ece: float) -> bytes:
     """Mean predicted probability against the observed share of glasses, per bin."""
-    fig, ax = _figure(size=(4.6, 4.0))
+    fig, ax = _figure(size=(4.6, 4.6))
     filled = [b for b in bins if b["count"]]
     width = bins[0]["high"] - bins[0]["low"] if bins else 0.1
     ax.bar(
@@ -94,11 +94,16 @@ def reliability(bins: Sequence[Mapping[str, Any]], ece: float) -> bytes:
         color="C1",
         label="bin mean p",
     )
+    for b in filled:  # a bar of 2 faces says little: each bar shows how many it holds
+        ax.annotate(f"n={b['count']}", (b["low"] + width / 2, b["fraction_glasses"]),
+                    textcoords="offset points", xytext=(0, 3), ha="center", fontsize=7)  # fmt: skip
     ax.plot([0, 1], [0, 1], ls="--", color="grey", label="perfect calibration")
     ax.set_xlabel("predicted probability of glasses")
     ax.set_ylabel("observed share with glasses")
     ax.set_title(f"Reliability (ECE {ece:.3f})")
-    ax.legend(loc="upper left", fontsize=8)
+    ax.set_ylim(0, 1.12)  # room for the counts above full bars
+    # below the axes: inside, it would cover the bars and their counts
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, fontsize=7)
     return _png(fig)
 
 
@@ -111,7 +116,7 @@ def face_grid(
     cols: int = 8,
 ) -> bytes:
     """Faces with their probability of glasses (the paper's Fig. 12): orange frame = uncertain,
-    red frame = misclassified, true label under each. The caller decides which is which
+    red frame = misclassified, the face's label under each. The caller decides which is which
     (glasses.metrics), so the rule lives in one place."""
     rows = max(1, -(-len(images) // cols))
     fig, axes = _figure(rows, cols, (cols * 1.5, rows * 1.75))
@@ -127,8 +132,8 @@ def face_grid(
         for spine in ax.spines.values():
             spine.set_edgecolor(colour)
             spine.set_linewidth(4 if (wrong[k] or unsure[k]) else 1.5)
-        ax.set_title(f"p={p:.2f}", fontsize=9, color=colour)
-        ax.set_xlabel("glasses" if y == 1 else "no glasses", fontsize=7)
+        ax.set_title(f"p(glasses) {p:.2f}", fontsize=8, color=colour)
+        ax.set_xlabel("label: " + ("glasses" if y == 1 else "no glasses"), fontsize=7)
     return _png(fig)
 
 

@@ -8,6 +8,12 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
+CURVES_TRIMMED = (
+    " After the warm-up each batch's largest losses are left out (the share of training labels"
+    " the model contradicts, a guess at the wrong ones: see Training), in training and in"
+    " validation alike, so these losses sit far below the summary's loss, which is plain"
+    " cross-entropy over every test face."
+)
 SECTIONS = (
     ("training_curves", "Training curves", "Accuracy and loss per epoch, training vs validation."),
     ("confusion_matrix", "Confusion matrix", "Rows: true label. Columns: prediction at p >= 0.5."),
@@ -16,8 +22,9 @@ SECTIONS = (
     (
         "face_grid",
         "Test faces",
-        "Probability of glasses per face. Red frame: misclassified; orange: uncertain; "
-        "green: confident and right. Misclassified and uncertain faces are shown first.",
+        "Misclassified faces first (red frame), then uncertain ones (orange), then a sample "
+        "of the rest (green). Above each face: the model's probability of glasses; below: "
+        "the face's label in the test set.",
     ),
     (
         "feature_maps",
@@ -35,14 +42,40 @@ def _fmt(value: Any) -> str:
     return html.escape(str(value))
 
 
-def render(metrics: Mapping[str, Any], figures: Mapping[str, bytes]) -> str:
-    """The page: verdict, summary table, then one section per figure that exists."""
+def _training_table(facts: Mapping[str, Any]) -> str:
+    rows: list[tuple[str, Any]] = []
+    if "split_sizes" in facts:
+        sizes = facts["split_sizes"]
+        rows.append(("Faces per split", " / ".join(f"{k} {v}" for k, v in sizes.items())))
+    if "epochs_run" in facts:
+        kept = facts.get("epoch_kept")
+        rows.append(("Epochs run; epoch kept", f"{facts['epochs_run']}; {kept}"))
+    if "monitor" in facts:
+        rows.append(("Early stopping watched", facts["monitor"]))
+    if "labels_left_out" in facts:
+        rows.append(("Share of each training batch left out (likely wrong labels)",
+                     f"{facts['labels_left_out']:.1%}"))  # fmt: skip
+    for key, value in facts.get("hyperparameters", {}).items():
+        rows.append((f"hparams: {key}", value))
+    if not rows:
+        return ""
+    body = "\n".join(f"<tr><th>{html.escape(k)}</th><td>{_fmt(v)}</td></tr>" for k, v in rows)
+    return f'<section id="training"><h2>Training</h2><table>\n{body}\n</table></section>'
+
+
+def render(
+    metrics: Mapping[str, Any],
+    figures: Mapping[str, bytes],
+    training: Mapping[str, Any] | None = None,
+) -> str:
+    """The page: verdict, summary table, training facts, then one section per figure."""
+    training = training or {}
     low, high = metrics["uncertain_band"]
     (tn, fp), (fn, tp) = metrics["confusion_matrix"]["matrix"]
     rows = [
         ("Test faces", metrics["examples"]),
         ("Accuracy", metrics["accuracy"]),
-        ("Loss (binary cross-entropy)", metrics["loss"]),
+        ("Loss (plain binary cross-entropy over every test face)", metrics["loss"]),
         ("ROC AUC", metrics["roc_auc"]),
         ("Precision (glasses)", metrics["precision"]),
         ("Recall (glasses)", metrics["recall"]),
@@ -59,6 +92,8 @@ def render(metrics: Mapping[str, Any], figures: Mapping[str, bytes]) -> str:
     for key, title, caption in SECTIONS:
         if key not in figures:
             continue
+        if key == "training_curves" and training.get("labels_left_out"):
+            caption += CURVES_TRIMMED
         data = base64.b64encode(figures[key]).decode()
         sections.append(
             f'<section id="{key}"><h2>{title}</h2><p>{html.escape(caption)}</p>'
@@ -84,6 +119,7 @@ th {{ text-align: left; font-weight: normal; color: #555; }} img {{ max-width: 1
 <section id="summary"><h2>Summary</h2><table>
 {table}
 </table></section>
+{_training_table(training)}
 {chr(10).join(sections)}
 </body></html>
 """

@@ -30,12 +30,13 @@ from typing import Any
 import numpy as np
 
 from glasses import storage
+from glasses.console import Progress
 from glasses.dataset import local_shard_file, shard_file_batches
 from glasses.errors import InputError
 from glasses.images import DEFAULT_MAX_PIXELS, ImageRejected, load_image
 from glasses.ingest import SPLITS, read_manifest
 from glasses.metrics import check_band, predicted, uncertain
-from glasses.predict import Predictor
+from glasses.predict import MODEL_FILE, Predictor
 from glasses.shard import METADATA_NAME, read_metadata
 
 log = logging.getLogger(__name__)
@@ -84,11 +85,13 @@ def _manifest_faces(manifest: str, split: str) -> list[Face]:
 
 
 def _folder_faces(source: str) -> tuple[list[Face], list[str]]:
+    unreadable: list[tuple[str, str]] = []
     try:
-        files = storage.list_files(source)
+        files = storage.list_files(source, unreadable)
     except FileNotFoundError as err:
         raise InputError(f"--source {source}: no files there") from err
-    faces, ignored = [], []
+    faces: list[Face] = []
+    ignored = [f"{storage.relative(path, source)} ({reason})" for path, reason in unreadable]
     for f in sorted(files, key=lambda f: f.uri):
         rel = storage.relative(f.uri, source)
         if rel.lower().endswith(IMAGE_EXTENSIONS):
@@ -239,6 +242,8 @@ def score(
         raise InputError("--batch-size and --part-size must be at least 1")
     if split != "all" and split not in SPLITS:
         raise InputError(f"--split must be one of {', '.join(SPLITS)} or all, got {split!r}")
+    if not storage.exists(storage.join(model, MODEL_FILE)):  # before reading any source
+        raise InputError(f"--model {model}: no {MODEL_FILE} there (is it a folder train wrote?)")
     start = time.perf_counter()
     parts, ignored, metadata = plan_parts(source, split, part_size)
     decoders = 1 if metadata is not None else max(1, workers or os.cpu_count() or 1)
@@ -264,6 +269,8 @@ def score(
             worker_index, num_workers, len(todo), len(parts), len(mine) - len(todo), decoders,
         )  # fmt: skip
         sidecars = [s for s in done.values() if s is not None]
+        sizes = {p.name: _part_size(p, metadata, split) for p in todo}
+        progress = Progress("score", sum(sizes.values()))
         for k, part in enumerate(todo):
             if k + 1 < len(todo):
                 decoder.submit(todo[k + 1])  # decode ahead while this part is predicted
@@ -276,6 +283,8 @@ def score(
             sidecars.append(
                 _write_part(part, batches, output, digests[part.name], settings, accepted_output)
             )
+            progress.update(sizes[part.name])
+        progress.close()
     finally:
         decoder.close()
     complete = _finish_if_complete(parts, digests, output, source, model, settings, ignored)
@@ -287,6 +296,15 @@ def score(
         seconds=time.perf_counter() - start,
         complete=complete,
     )
+
+
+def _part_size(part: Part, metadata: dict[str, Any] | None, split: str) -> int:
+    """Faces in a part: its images, or its shard's share of the split's records."""
+    if not part.shard or metadata is None:
+        return len(part.faces)
+    info = metadata["splits"][split]
+    records, shards = int(info["records"]), max(1, len(info["shards"]))
+    return round(records / shards)
 
 
 def _manifest_uris(metadata: dict[str, Any], split: str) -> dict[str, str]:

@@ -23,12 +23,13 @@ import os
 import time
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any
 
 from glasses import storage
+from glasses.console import Progress
 from glasses.errors import InputError
 from glasses.images import DEFAULT_MAX_PIXELS, ImageRejected, load_image
 from glasses.ingest import SPLITS, ManifestRow, read_manifest
@@ -172,17 +173,27 @@ def shard(
         raise InputError(f"{manifest}: no rows to shard")
     plans = plan_shards(rows, shard_size, compression)
     mine = plans[worker_index::num_workers]
+    mine_order = {p.name: k for k, p in enumerate(mine)}
     workers = max(1, min(workers or os.cpu_count() or 1, len(mine)))
     log.info(
         "shard: worker %d/%d writes %d of %d shards with %d processes",
         worker_index, num_workers, len(mine), len(plans), workers,
     )  # fmt: skip
-    if workers == 1:
-        parts = [_write_shard(p, output, resolution, max_pixels) for p in mine]
-    else:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(_write_shard, p, output, resolution, max_pixels) for p in mine]
-            parts = [f.result() for f in futures]
+    parts: list[dict[str, Any]] = []
+    with Progress("shard", sum(len(p.rows) for p in mine)) as progress:
+        if workers == 1:
+            for plan in mine:
+                parts.append(_write_shard(plan, output, resolution, max_pixels))
+                progress.update(len(plan.rows))
+        else:
+            with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+                futures = {
+                    pool.submit(_write_shard, p, output, resolution, max_pixels): p for p in mine
+                }
+                for future in as_completed(futures):
+                    parts.append(future.result())
+                    progress.update(len(futures[future].rows))
+        parts.sort(key=lambda part: mine_order[part["shard"]])
     complete = _finish_if_complete(plans, output, manifest, resolution, shard_size, max_pixels)
     return ShardSummary(
         shards_written=len(parts),
@@ -252,6 +263,10 @@ def read_metadata(shards: str) -> dict[str, Any]:
     try:
         metadata: dict[str, Any] = json.loads(storage.read_text(uri))
     except FileNotFoundError as err:
+        if not storage.is_gcs(shards) and not os.path.isdir(shards):
+            raise InputError(
+                f"{shards}: no such folder (expected shards written by shard)"
+            ) from err
         raise InputError(
             f"{uri} not found: shards are incomplete (is every --worker-index done?)"
         ) from err

@@ -157,11 +157,14 @@ def write_text(uri: str, text: str) -> None:
     write_bytes(uri, text.encode("utf-8"))
 
 
-def list_files(prefix: str) -> list[FileInfo]:
+def list_files(prefix: str, unreadable: list[tuple[str, str]] | None = None) -> list[FileInfo]:
     """Every file below the folder ``prefix``, recursively, with sizes, sorted by URI.
 
     One listing call per 1000 objects on GCS, one ``scandir`` per folder locally: callers that
     need to know what exists and how big it is ask once here instead of stat-ing file by file.
+    Locally, symbolic links are followed but each folder is listed once (a link loop ends
+    there), and what cannot be read (a loop, a broken link, a folder without permission) is
+    passed over and, with ``unreadable``, appended to it as (path, reason).
     Raises FileNotFoundError when nothing is there at all.
     """
     if is_gcs(prefix):
@@ -179,17 +182,36 @@ def list_files(prefix: str) -> list[FileInfo]:
         return sorted(found, key=lambda f: f.uri)
     if not os.path.isdir(prefix):
         raise FileNotFoundError(f"{prefix}: no such folder")
-    found = list(_scan_local(prefix))
+    problems: list[tuple[str, str]] = [] if unreadable is None else unreadable
+    found = list(_scan_local(prefix, {}, problems))
     return sorted(found, key=lambda f: f.uri)
 
 
-def _scan_local(folder: str) -> Iterator[FileInfo]:
-    with os.scandir(folder) as entries:
-        for entry in entries:
+def _scan_local(
+    folder: str, listed: dict[tuple[int, int], str], problems: list[tuple[str, str]]
+) -> Iterator[FileInfo]:
+    try:
+        info = os.stat(folder)
+        key = (info.st_dev, info.st_ino)
+        if key in listed:
+            problems.append((folder, f"symbolic link to a folder already listed ({listed[key]})"))
+            return
+        listed[key] = folder
+        with os.scandir(folder) as entries:
+            children = list(entries)
+    except OSError as err:
+        problems.append((folder, f"folder cannot be listed: {err.strerror or err}"))
+        return
+    for entry in children:
+        try:
             if entry.is_dir():
-                yield from _scan_local(entry.path)
+                yield from _scan_local(entry.path, listed, problems)
             elif entry.is_file():
                 yield FileInfo(entry.path, entry.stat().st_size)
+            elif entry.is_symlink():
+                problems.append((entry.path, "broken symbolic link"))
+        except OSError as err:
+            problems.append((entry.path, err.strerror or str(err)))
 
 
 def delete(uri: str) -> None:

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 BACKUP_DIR = "backup"
 HISTORY_NAME = "history.json"
+SUMMARY_NAME = "training.json"
 # val_loss is the Keras default; under label noise val_accuracy picks better epochs, because
 # validation loss punishes confident right answers on mislabelled validation faces
 MONITORS = ("val_loss", "val_accuracy")
@@ -38,7 +39,10 @@ MONITORS = ("val_loss", "val_accuracy")
 
 @dataclass(frozen=True)
 class TrainResult:
+    """What a run did; written as MODEL/training.json for the evaluation report."""
+
     epochs_run: int
+    epoch_kept: int  # 1-based: the epoch whose (averaged) weights were saved
     resumed_from_epoch: int
     best_val_loss: float
     best_val_accuracy: float
@@ -235,14 +239,18 @@ def train(
     # the epoch whose weights the model holds: EarlyStopping's own pick (it skips the warm-up and
     # restarts with a resumed run), or the last epoch when no epoch was a candidate
     best = stop.best_epoch if stop.best_weights is not None else len(history["loss"]) - 1
-    return TrainResult(
+    result = TrainResult(
         epochs_run=len(history["loss"]),
+        epoch_kept=best + 1,
         resumed_from_epoch=resumed_from,
         best_val_loss=history["val_loss"][best],
         best_val_accuracy=history["val_accuracy"][best],
         replicas=inputs.replicas,
         seconds=time.perf_counter() - start,
     )
+    summary = {**dataclasses.asdict(result), "monitor": monitor, "patience": patience}
+    storage.write_text(storage.join(output, SUMMARY_NAME), json.dumps(summary, indent=1) + "\n")
+    return result
 
 
 def servable(model: Any, hp: HParams) -> Any:

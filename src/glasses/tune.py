@@ -113,11 +113,23 @@ def tune(
             state_remote,
             inputs.strategy,
         )
+
+        class EpochLog(keras.callbacks.Callback):  # type: ignore[misc]
+            """A line per epoch, so a long trial is not silent."""
+
+            def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+                shown = " ".join(f"{k} {v:.4f}" for k, v in sorted((logs or {}).items()))
+                log.info("tune: trial %s epoch %d/%d %s", search.trial_id, epoch + 1, epochs,
+                         shown)  # fmt: skip
+
         search.search(
             inputs.train,
             validation_data=inputs.val,
             epochs=epochs,
-            callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience)],
+            callbacks=[
+                keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience),
+                EpochLog(),
+            ],
             shuffle=False,  # the dataset shuffles itself
             verbose=0,
         )
@@ -171,15 +183,23 @@ def _make_tuner(
     class MirroredTuner(base_class):  # type: ignore[misc]
         """Mirrors the search state to object storage after every finished trial."""
 
+        trial_id = ""
+
+        def on_trial_begin(self, trial: Any) -> None:
+            super().on_trial_begin(trial)
+            self.trial_id = trial.trial_id
+
         def on_trial_end(self, trial: Any) -> None:
             super().on_trial_end(trial)
+            score = "n/a" if trial.score is None else f"{trial.score:.4f}"
             log.info(
-                "tune: trial %s %s val_loss=%s %s",
+                "tune: trial %s %s, val_loss %s, %s",
                 trial.trial_id,
-                trial.status,
-                trial.score,
-                trial.hyperparameters.values,
-            )
+                trial.status.lower(),
+                score,
+                {k: round(v, 4) if isinstance(v, float) else v
+                 for k, v in trial.hyperparameters.values.items()},
+            )  # fmt: skip
             storage.copy_tree(work, state_remote)
 
     def hypermodel(hp: Any) -> Any:
