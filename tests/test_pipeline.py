@@ -163,6 +163,10 @@ def test_command_line_compile_config_and_errors(tmp_path: Path) -> None:
     assert len(down.stderr.strip().splitlines()) == 1  # no traceback, no retry chatter
     assert "cannot reach KFP at http://127.0.0.1:9" in down.stderr
 
+    helps = run_pipeline_py("--help").stdout
+    assert "--source TEXT" in helps and "except for --run-local" in helps
+    assert "--epochs N" in helps and "Most epochs of the final training" in helps
+
     cron = run_pipeline_py("--schedule", "0 3 * *", "--host", "http://x", "--source", "s")
     assert cron.returncode == 2 and "expected 5 cron fields" in cron.stderr
 
