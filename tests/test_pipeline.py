@@ -163,7 +163,7 @@ def test_command_line_compile_config_and_errors(tmp_path: Path) -> None:
     assert len(down.stderr.strip().splitlines()) == 1  # no traceback, no retry chatter
     assert "cannot reach KFP at http://127.0.0.1:9" in down.stderr
 
-    helps = run_pipeline_py("--help").stdout
+    helps = " ".join(run_pipeline_py("--help").stdout.split())  # as read, not as wrapped
     assert "--source TEXT" in helps and "except for --run-local" in helps
     assert "--epochs N" in helps and "Most epochs of the final training" in helps
 
