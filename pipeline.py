@@ -120,6 +120,8 @@ def build_pipeline(settings: CompileSettings | None = None) -> Any:
         accepted_output: str = "",
         num_shard_workers: int = 2,
         num_score_workers: int = 2,
+        max_uncertain_share: float = 0.15,
+        max_drift: float = 0.25,
     ) -> None:
         """Train, evaluate and run the glasses CNN.
 
@@ -144,6 +146,8 @@ def build_pipeline(settings: CompileSettings | None = None) -> Any:
             accepted_output: Where confident faces are copied (glasses/, no_glasses/); empty: no copies.
             num_shard_workers: Parallel shard workers.
             num_score_workers: Parallel score workers.
+            max_uncertain_share: A scored batch with a larger share of uncertain faces is unhealthy.
+            max_drift: Largest KS distance (or class-share difference) of a scored batch from the model's reference.
         """  # noqa: E501
         fingerprint = _configure(c.fingerprint_source(source=source), s, caching=False)
         manifest = _configure(
@@ -215,8 +219,9 @@ def build_pipeline(settings: CompileSettings | None = None) -> Any:
                 caching=False,
             )
             scoring = ScoreInputs(
-                model, shards, uncertain_low, uncertain_high, accepted_output, num_score_workers
-            )
+                model, shards, uncertain_low, uncertain_high, accepted_output, num_score_workers,
+                max_uncertain_share, max_drift,
+            )  # fmt: skip
             _score_fan_out(s, scoring, source="", label="unlabelled", after=published)
             with dsl.If(score_source != "", name="new-faces"):
                 _score_fan_out(s, scoring, source=score_source, label="new-faces", after=published)
@@ -234,6 +239,8 @@ class ScoreInputs:
     uncertain_high: Any
     accepted_output: Any
     workers: Any
+    max_uncertain_share: Any
+    max_drift: Any
 
 
 def _score_fan_out(s: CompileSettings, i: ScoreInputs, source: Any, label: str, after: Any) -> Any:
@@ -250,7 +257,12 @@ def _score_fan_out(s: CompileSettings, i: ScoreInputs, source: Any, label: str, 
     fan = _configure(c.fan_out(count=i.workers).after(after), s)
     with dsl.ParallelFor(fan.output, name=f"score-{label}-workers") as index:
         part = _configure(c.score(**common, num_workers=i.workers, worker_index=index), s, caching)
-    merged = c.merge_scores(**common, parts=dsl.Collected(part.outputs["predictions"]))
+    merged = c.merge_scores(
+        **common,
+        max_uncertain_share=i.max_uncertain_share,
+        max_drift=i.max_drift,
+        parts=dsl.Collected(part.outputs["predictions"]),
+    )
     merged.set_display_name(f"predictions-{label}")
     return _configure(merged, s, caching)
 

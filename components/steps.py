@@ -282,27 +282,42 @@ def merge_scores(
     uncertain_low: float,
     uncertain_high: float,
     accepted_output: str,
+    max_uncertain_share: float,
+    max_drift: float,
     parts: Input[list[Dataset]],
     predictions: Output[Dataset],
+    batch_health: Output[Metrics],
+    batch_report: Output[HTML],
 ) -> None:
     """Gather every worker's parts; score run again on them finds every part done and only
-    writes predictions.csv and score_report.json."""
+    writes predictions.csv, score_report.json and the batch health report."""
     import json
 
     from glasses import storage
     from glasses.console import setup
+    from glasses.health import Thresholds
     from glasses.score import score as run
 
     setup(tensorflow=True)  # our logging level; TensorFlow imported without its chatter
     for part in parts:
         storage.copy_tree(part.path, predictions.path)
-    run(
+    summary = run(
         model.path,
         source or shards.path,
         predictions.path,
         uncertain_low=uncertain_low,
         uncertain_high=uncertain_high,
         accepted_output=accepted_output or None,
+        thresholds=Thresholds(max_uncertain_share=max_uncertain_share, max_drift=max_drift),
     )
     report = json.loads(storage.read_text(storage.join(predictions.path, "score_report.json")))
     predictions.metadata.update(report["counts"])
+    health = json.loads(storage.read_text(storage.join(predictions.path, "batch_report.json")))
+    batch_health.log_metric("healthy", float(bool(summary.healthy)))
+    for key in ("glasses_share", "uncertain_share"):
+        if health[key] is not None:
+            batch_health.log_metric(key, round(float(health[key]), 6))
+    for test in health["tests"]:
+        batch_health.log_metric(f"drift_{test['statistic']}", round(float(test["distance"]), 6))
+    batch_health.metadata["reasons"] = "; ".join(health["reasons"]) or "none"
+    storage.copy(storage.join(predictions.path, "batch_report.html"), batch_report.path)

@@ -71,6 +71,7 @@ def test_every_task_parameter_and_default(tmp_path: Path) -> None:
         "epochs": 30, "batch_size": 0, "min_accuracy": 0.85, "max_regression": 0.01,
         "uncertain_low": 0.4, "uncertain_high": 0.6, "model_registry": "", "score_source": "",
         "accepted_output": "", "num_shard_workers": 2, "num_score_workers": 2,
+        "max_uncertain_share": 0.15, "max_drift": 0.25,
     }  # fmt: skip
     assert {k: v.get("defaultValue") for k, v in params.items() if k != "source"} == expected
     assert all(v.get("description") for v in params.values())  # the run form explains each

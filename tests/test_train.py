@@ -54,8 +54,8 @@ def test_every_output_is_written(train_shards: Path, trained: tuple[Path, dict])
     out, result = trained
     assert 1 <= len(result["loss"]) <= 8  # type: ignore[index]
     assert sorted(p.name for p in out.iterdir()) == [
-        "export", "history.json", "hparams.json", "logs", "model.keras", "training.json",
-        "training_curves.png",
+        "export", "history.json", "hparams.json", "logs", "model.keras", "reference.json",
+        "training.json", "training_curves.png",
     ]  # fmt: skip
     history = json.loads((out / "history.json").read_text())
     assert all(len(v) == len(history["loss"]) for v in history.values())

@@ -14,12 +14,18 @@ from collections.abc import Callable, Sequence
 
 from glasses import __version__, console
 from glasses.errors import InputError
+from glasses.health import Thresholds
 from glasses.images import DEFAULT_MAX_PIXELS
 from glasses.shard import DEFAULT_SHARD_SIZE
 from glasses.storage import StorageError
 
 Handler = Callable[[argparse.Namespace], None]
 TENSORFLOW_STEPS = ("tune", "train", "evaluate", "score")
+UNHEALTHY_EXIT = 3  # score --fail-on-drift: the batch drifted (1 is an error)
+
+
+class UnhealthyBatch(Exception):
+    """score --fail-on-drift found the batch unhealthy."""
 
 
 class _HelpWithDefaults(argparse.ArgumentDefaultsHelpFormatter):
@@ -175,12 +181,19 @@ def _score(args: argparse.Namespace) -> None:
         num_workers=args.num_workers,
         worker_index=args.worker_index,
         max_pixels=args.max_pixels,
+        thresholds=Thresholds(args.max_uncertain_share, args.max_drift, args.drift_p_value),
+        accept_only_healthy=args.accept_only_healthy,
     )
     done = "predictions.csv written" if summary.complete else "waiting for other workers' parts"
     print(
         f"score: {summary.scored} faces scored ({summary.uncertain} uncertain), "
         f"{summary.rejected} rejected in {summary.seconds:.1f}s; {done} ({args.output})"
     )
+    if summary.healthy is not None:
+        verdict = "healthy" if summary.healthy else "UNHEALTHY: " + "; ".join(summary.reasons)
+        print(f"score: batch {verdict} ({args.output}/batch_report.html)")
+        if not summary.healthy and args.fail_on_drift:
+            raise UnhealthyBatch(verdict)
 
 
 def _band(p: argparse.ArgumentParser) -> None:
@@ -357,6 +370,35 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_MAX_PIXELS,
         help="reject images with more pixels than this (decompression bombs)",
     )
+    health = Thresholds()
+    p.add_argument(
+        "--max-uncertain-share",
+        type=float,
+        default=health.max_uncertain_share,
+        help="a batch with a larger share of uncertain faces is unhealthy",
+    )
+    p.add_argument(
+        "--max-drift",
+        type=float,
+        default=health.max_drift,
+        help="largest KS distance (or class-share difference) from the model's reference",
+    )
+    p.add_argument(
+        "--drift-p-value",
+        type=float,
+        default=health.p_value,
+        help="a drift counts only when its test's p-value is below this too",
+    )
+    p.add_argument(
+        "--fail-on-drift",
+        action="store_true",
+        help=f"exit with status {UNHEALTHY_EXIT} when the batch is unhealthy",
+    )
+    p.add_argument(
+        "--accept-only-healthy",
+        action="store_true",
+        help="copy to --accepted-output only once the whole batch is found healthy",
+    )
     p.set_defaults(handler=_score)
     return parser
 
@@ -376,6 +418,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (InputError, OSError, StorageError) as err:
         print(f"glasses {args.step}: error: {err}", file=sys.stderr)
         return 1
+    except UnhealthyBatch as err:
+        print(f"glasses {args.step}: batch {err}", file=sys.stderr)
+        return UNHEALTHY_EXIT
     return 0
 
 

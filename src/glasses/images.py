@@ -171,10 +171,27 @@ def decode_and_resize(
     return np.asarray(img, dtype=np.uint8)
 
 
+def describe(data: bytes) -> str:
+    """'1024x1024 RGB': a file's size and mode from its header alone ("" if unreadable), for
+    the batch health report's size/mode mix."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return f"{img.width}x{img.height} {img.mode}"
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return ""
+
+
 def load_image(uri: str, resolution: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read and prepare one image; a missing file is a rejection like a corrupt one."""
+    return load_described(uri, resolution, max_pixels)[0]
+
+
+def load_described(
+    uri: str, resolution: int, max_pixels: int = DEFAULT_MAX_PIXELS
+) -> tuple[np.ndarray, str]:
+    """load_image's pixels and the file's size and mode (``describe``)."""
     try:
         data = storage.read_bytes(uri)
     except FileNotFoundError as err:
         raise ImageRejected("file not found") from err
-    return decode_and_resize(data, resolution, max_pixels)
+    return decode_and_resize(data, resolution, max_pixels), describe(data)

@@ -114,10 +114,12 @@ def face_grid(
     wrong: Sequence[bool],
     unsure: Sequence[bool],
     cols: int = 8,
+    label_name: str = "label",
 ) -> bytes:
     """Faces with their probability of glasses (the paper's Fig. 12): orange frame = uncertain,
-    red frame = misclassified, the face's label under each. The caller decides which is which
-    (glasses.metrics), so the rule lives in one place."""
+    red frame = misclassified, under each the face's label (or, for new faces, the predicted
+    class: ``label_name``). The caller decides which is which (glasses.metrics), so the rule
+    lives in one place."""
     rows = max(1, -(-len(images) // cols))
     fig, axes = _figure(rows, cols, (cols * 1.5, rows * 1.75))
     for k, ax in enumerate(getattr(axes, "flat", [axes])):
@@ -133,7 +135,7 @@ def face_grid(
             spine.set_edgecolor(colour)
             spine.set_linewidth(4 if (wrong[k] or unsure[k]) else 1.5)
         ax.set_title(f"p(glasses) {p:.2f}", fontsize=8, color=colour)
-        ax.set_xlabel("label: " + ("glasses" if y == 1 else "no glasses"), fontsize=7)
+        ax.set_xlabel(f"{label_name}: " + ("glasses" if y == 1 else "no glasses"), fontsize=7)
     return _png(fig)
 
 
@@ -151,4 +153,23 @@ def feature_maps(image: Any, maps: Sequence[tuple[str, Any]], channels: int = 8)
             ax.set_yticks([])
         row[0].set_xticks([])
         row[0].set_yticks([])
+    return _png(fig)
+
+
+def probability_histogram(batch: Sequence[int], reference: Sequence[int] | None) -> bytes:
+    """The batch's probabilities of glasses against the reference's, as shares per bin."""
+    fig, ax = _figure(size=(6.4, 3.4))
+    bins = len(batch)
+    edges = [k / bins for k in range(bins)]
+    total = max(1, sum(batch))
+    ax.bar(edges, [c / total for c in batch], width=1 / bins, align="edge", alpha=0.6,
+           edgecolor="black", label=f"this batch ({sum(batch)} faces)")  # fmt: skip
+    if reference:
+        ref_total = max(1, sum(reference))
+        ax.step([*edges, 1.0], [c / ref_total for c in reference] + [reference[-1] / ref_total],
+                where="post", color="C1", linewidth=2,
+                label=f"reference ({sum(reference)} validation faces)")  # fmt: skip
+    ax.set_xlabel("probability of glasses")
+    ax.set_ylabel("share of faces")
+    ax.legend(fontsize=8)
     return _png(fig)

@@ -141,3 +141,82 @@ def summary_markdown(metrics: Mapping[str, Any]) -> str:
         f"| accuracy on confident faces | {_fmt(metrics['confident_accuracy'])} |\n"
         f"| expected calibration error | {_fmt(metrics['ece'])} |\n"
     )
+
+
+def render_batch(verdict: Mapping[str, Any], figures: Mapping[str, bytes]) -> str:
+    """score's batch health page: verdict and reasons first, then the class mix against the
+    reference, the probability histogram, each drift test, and the faces."""
+    healthy = bool(verdict["healthy"])
+    reference = verdict.get("reference") or {}
+    reasons = "".join(f"<li>{html.escape(r)}</li>" for r in verdict["reasons"])
+
+    def share(value: Any) -> str:
+        return "n/a" if value is None else f"{value:.1%}"
+
+    mix = [
+        ("Faces scored", verdict["count"], reference.get("count", "n/a")),
+        ("With glasses", share(verdict["glasses_share"]), share(reference.get("glasses_share"))),
+        ("Uncertain (discarded)", share(verdict["uncertain_share"]),
+         share(reference.get("uncertain_share"))),
+    ]  # fmt: skip
+    for name, value in verdict["means"].items():
+        mix.append(
+            (f"Mean {name.replace('_', ' ')}", value, (reference.get("means") or {}).get(name))
+        )
+    mix_rows = "\n".join(
+        f"<tr><th>{html.escape(k)}</th><td>{_fmt(a)}</td><td>{_fmt(b)}</td></tr>" for k, a, b in mix
+    )
+    test_rows = (
+        "\n".join(
+            f'<tr class="{"bad" if t["drifted"] else ""}"><th>{html.escape(t["statistic"])}</th>'
+            f"<td>{html.escape(t['test'])}</td><td>{t['distance']:.3f} (max {t['max_drift']})</td>"
+            f"<td>{t['p_value']:.2g} (max {t['max_p_value']})</td>"
+            f"<td>{'DRIFTED' if t['drifted'] else 'ok'}</td></tr>"
+            for t in verdict["tests"]
+        )
+        or '<tr><td colspan="5">No reference profile with this model: no drift tests.</td></tr>'
+    )
+    sources = ", ".join(f"{html.escape(k)}: {v}" for k, v in verdict["sources"].items()) or "n/a"
+    pictures = []
+    captions = {
+        "histogram": ("Probability of glasses", "Share of faces per bin, this batch (bars) "
+                      "against the model's validation faces (line)."),
+        "faces": ("Faces", "The most uncertain faces first (orange frame: in the uncertain band, "
+                  "discarded), then a sample of each predicted class. Above each face: the "
+                  "probability of glasses; below: the predicted class."),
+    }  # fmt: skip
+    for key, (title, caption) in captions.items():
+        if key in figures:
+            data = base64.b64encode(figures[key]).decode()
+            pictures.append(
+                f'<section id="{key}"><h2>{title}</h2><p>{html.escape(caption)}</p>'
+                f'<img alt="{title}" src="data:image/png;base64,{data}"></section>'
+            )
+    verdict_text = "HEALTHY" if healthy else "UNHEALTHY"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>glasses: batch health</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }}
+table {{ border-collapse: collapse; }}
+th, td {{ padding: .3em .8em; border-bottom: 1px solid #ddd; text-align: left; }}
+th {{ font-weight: normal; color: #555; }} img {{ max-width: 100%; }}
+tr.bad td, tr.bad th {{ color: #c62828; font-weight: bold; }}
+.verdict {{ padding: .6em 1em; border-radius: 6px; color: white; display: inline-block; }}
+.yes {{ background: #2e7d32; }} .no {{ background: #c62828; }}
+</style></head><body>
+<h1>Batch health: can these faces' predictions be trusted?</h1>
+<p class="verdict {"yes" if healthy else "no"}" id="verdict">{verdict_text}</p>
+<ul id="reasons">{reasons}</ul>
+<p>Faces from <code>{html.escape(str(verdict.get("source", "")))}</code>, scored by
+<code>{html.escape(str(verdict.get("model", "")))}</code>. File sizes and modes: {sources}.</p>
+<section id="class_mix"><h2>This batch against the reference</h2><table>
+<tr><th></th><th>this batch</th><th>reference (validation faces)</th></tr>
+{mix_rows}
+</table></section>
+<section id="drift"><h2>Drift tests</h2><table>
+<tr><th>statistic</th><th>test</th><th>distance</th><th>p-value</th><th>verdict</th></tr>
+{test_rows}
+</table></section>
+{chr(10).join(pictures)}
+</body></html>
+"""

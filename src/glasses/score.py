@@ -23,17 +23,18 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import get_context
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from glasses import storage
+from glasses import health, plots, storage
+from glasses import report as report_page
 from glasses.console import Progress
 from glasses.dataset import local_shard_file, shard_file_batches
 from glasses.errors import InputError
-from glasses.images import DEFAULT_MAX_PIXELS, ImageRejected, load_image
+from glasses.images import DEFAULT_MAX_PIXELS, ImageRejected, load_described
 from glasses.ingest import SPLITS, read_manifest
 from glasses.metrics import check_band, predicted, uncertain
 from glasses.predict import MODEL_FILE, Predictor
@@ -48,7 +49,10 @@ HEADER = ("id", "uri", "probability", "label", "uncertain")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 DEFAULT_PART_SIZE = 500
 DECODE_CHUNK = 8  # images per task for a decoding process: small, so a part's tail is short
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: parts also hold each face's input statistics
+STATS_SUFFIX = ".stats.csv"
+BATCH_REPORT_NAME = "batch_report.json"
+BATCH_PAGE_NAME = "batch_report.html"
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ class ScoreSummary:
     uncertain: int
     seconds: float
     complete: bool
+    healthy: bool | None = None  # the batch health verdict, once complete
+    reasons: list[str] = field(default_factory=list)
 
 
 def _manifest_faces(manifest: str, split: str) -> list[Face]:
@@ -127,12 +133,16 @@ def plan_parts(
     return parts, ignored, None
 
 
-def _decode_chunk(uris: Sequence[str], resolution: int, max_pixels: int) -> list[np.ndarray | str]:
-    """Decode a few images in a worker process: pixels, or the reason it was rejected."""
-    out: list[np.ndarray | str] = []
+Decoded = tuple[np.ndarray, str] | str  # (pixels, size and mode) or why it was rejected
+
+
+def _decode_chunk(uris: Sequence[str], resolution: int, max_pixels: int) -> list[Decoded]:
+    """Decode a few images in a worker process: pixels and size/mode, or the reason it was
+    rejected."""
+    out: list[Decoded] = []
     for uri in uris:
         try:
-            out.append(load_image(uri, resolution, max_pixels))
+            out.append(load_described(uri, resolution, max_pixels))
         except ImageRejected as err:
             out.append(str(err))
     return out
@@ -169,7 +179,7 @@ class _Decoder:
                 self.pool.submit(_decode_chunk, c, self.resolution, self.max_pixels) for c in chunks
             ]
 
-    def decoded(self, part: Part) -> Iterator[tuple[Face, np.ndarray | str]]:
+    def decoded(self, part: Part) -> Iterator[tuple[Face, Decoded]]:
         self.submit(part)
         k = 0
         for task in self.pending.pop(part.name):
@@ -183,28 +193,44 @@ class _Decoder:
                 k += 1
 
 
-Batch = tuple[list[Face], np.ndarray, list[tuple[Face, str]]]
+class Batch(NamedTuple):
+    faces: list[Face]
+    probabilities: np.ndarray
+    rejected: list[tuple[Face, str]]
+    stats: np.ndarray  # [len(faces), len(health.INPUT_STATS)]
+    sources: list[str]  # each face's file size and mode ("" for shards)
+
+
+def _batch(predictor: Predictor, faces: list[Face], pixels: list[np.ndarray] | np.ndarray,
+           rejected: list[tuple[Face, str]], sources: list[str]) -> Batch:  # fmt: skip
+    if not len(pixels):
+        empty = np.zeros((0, len(health.INPUT_STATS)))
+        return Batch(faces, np.zeros(0), rejected, empty, sources)
+    images = np.stack(pixels) if isinstance(pixels, list) else pixels
+    probs = predictor.predict(images)
+    return Batch(faces, probs, rejected, health.input_stats(images), sources)
 
 
 def _image_batches(
-    predictor: Predictor, decoded: Iterator[tuple[Face, np.ndarray | str]], batch_size: int
+    predictor: Predictor, decoded: Iterator[tuple[Face, Decoded]], batch_size: int
 ) -> Iterator[Batch]:
-    """(faces, probabilities, rejected) per batch of decoded images."""
+    """Probabilities and input statistics per batch of decoded images."""
     batch: list[Face] = []
     pixels: list[np.ndarray] = []
+    sources: list[str] = []
     rejected: list[tuple[Face, str]] = []
     for face, item in decoded:
         if isinstance(item, str):
             rejected.append((face, item))
             continue
         batch.append(face)
-        pixels.append(item)
+        pixels.append(item[0])
+        sources.append(item[1])
         if len(batch) == batch_size:
-            yield batch, predictor.predict(np.stack(pixels)), rejected
-            batch, pixels, rejected = [], [], []
+            yield _batch(predictor, batch, pixels, rejected, sources)
+            batch, pixels, rejected, sources = [], [], [], []
     if batch or rejected:
-        probs = predictor.predict(np.stack(pixels)) if pixels else np.zeros(0)
-        yield batch, probs, rejected
+        yield _batch(predictor, batch, pixels, rejected, sources)
 
 
 def _shard_batches(
@@ -213,7 +239,7 @@ def _shard_batches(
     for b in shard_file_batches(path, metadata, size):
         ids = [v.decode() for v in b["id"].numpy()]
         faces = [Face(i, uris.get(i, ""), storage.basename(uris.get(i, i))) for i in ids]
-        yield faces, predictor.predict(b["image"].numpy()), []
+        yield _batch(predictor, faces, b["image"].numpy(), [], [""] * len(faces))
 
 
 def score(
@@ -230,9 +256,13 @@ def score(
     num_workers: int = 1,
     worker_index: int = 0,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    thresholds: health.Thresholds | None = None,
+    accept_only_healthy: bool = False,
 ) -> ScoreSummary:
-    """Score this worker's parts of ``source``; write predictions.csv and the report when all
-    parts are done."""
+    """Score this worker's parts of ``source``; write predictions.csv, the score report and
+    the batch health report when all parts are done. With ``accept_only_healthy``, confident
+    faces are copied to ``accepted_output`` only once the whole batch is found healthy."""
+    thresholds = thresholds or health.Thresholds()
     check_band(uncertain_low, uncertain_high)
     if num_workers < 1 or not 0 <= worker_index < num_workers:
         raise InputError(
@@ -259,6 +289,7 @@ def score(
             "band": [uncertain_low, uncertain_high],
             "max_pixels": max_pixels,
             "accepted_output": accepted_output or "",
+            "accept_only_healthy": accept_only_healthy,
         }
         digests = {p.name: _part_digest(p, settings, metadata) for p in parts}
         mine = parts[worker_index::num_workers]
@@ -287,14 +318,18 @@ def score(
         progress.close()
     finally:
         decoder.close()
-    complete = _finish_if_complete(parts, digests, output, source, model, settings, ignored)
+    verdict = _finish_if_complete(
+        parts, digests, output, source, model, settings, ignored, thresholds, accepted_output
+    )
     return ScoreSummary(
         parts_written=len(sidecars),
         scored=sum(s["counts"]["scored"] for s in sidecars),
         rejected=sum(s["counts"]["rejected"] for s in sidecars),
         uncertain=sum(s["counts"]["uncertain"] for s in sidecars),
         seconds=time.perf_counter() - start,
-        complete=complete,
+        complete=verdict is not None,
+        healthy=None if verdict is None else verdict["healthy"],
+        reasons=[] if verdict is None else list(verdict["reasons"]),
     )
 
 
@@ -351,7 +386,10 @@ def _write_part(
     counts = {"inputs": 0, "scored": 0, "glasses": 0, "no_glasses": 0, "uncertain": 0}
     counts.update(rejected=0, accepted=0)
     rejected: list[dict[str, str]] = []
-    for faces, probs, bad in batches:
+    stats_buf = io.StringIO()
+    stats_rows = csv.writer(stats_buf, lineterminator="\n")
+    copy_now = accepted_output and not settings["accept_only_healthy"]
+    for faces, probs, bad, stats, sources in batches:
         for face, reason in bad:
             rejected.append({"id": face.id, "uri": face.uri, "reason": reason})
         decisions, unsures = predicted(probs), uncertain(probs, low, high)
@@ -360,21 +398,30 @@ def _write_part(
             rows.writerow([face.id, face.uri, f"{p:.6f}", label, int(unsure)])
             counts["glasses" if label else "no_glasses"] += 1
             counts["uncertain"] += int(unsure)
-            if accepted_output and not unsure:
-                folder = "glasses" if label else "no_glasses"
-                storage.copy(face.uri, storage.join(accepted_output, folder, face.name))
+            if copy_now and not unsure:
+                _accept(face.uri, face.name, label, accepted_output)
                 counts["accepted"] += 1
+        for face, values, kind in zip(faces, stats, sources, strict=True):
+            stats_rows.writerow([face.id, *(f"{v:.6f}" for v in values), kind])
         counts["scored"] += len(faces)
         counts["rejected"] += len(bad)
     counts["inputs"] = counts["scored"] + counts["rejected"]
     if not part.shard:
         assert counts["inputs"] == len(part.faces)
     storage.write_text(storage.join(output, PARTS_DIR, part.name + ".csv"), buf.getvalue())
+    storage.write_text(storage.join(output, PARTS_DIR, part.name + STATS_SUFFIX),
+                       stats_buf.getvalue())  # fmt: skip
     sidecar = {"part": part.name, "digest": digest, "counts": counts, "rejected": rejected}
     storage.write_text(
         storage.join(output, PARTS_DIR, part.name + ".json"), json.dumps(sidecar, indent=1) + "\n"
     )
     return sidecar
+
+
+def _accept(uri: str, name: str, label: int, accepted_output: str | None) -> None:
+    assert accepted_output
+    folder = "glasses" if label else "no_glasses"
+    storage.copy(uri, storage.join(accepted_output, folder, name))
 
 
 def _check_shards(
@@ -409,7 +456,11 @@ def _finish_if_complete(
     model: str,
     settings: dict[str, Any],
     ignored: list[str],
-) -> bool:
+    thresholds: health.Thresholds,
+    accepted_output: str | None,
+) -> dict[str, Any] | None:
+    """predictions.csv, score_report.json and the batch health report, once every part is
+    done (None before): built from the parts' rows alone, so K workers give what one gives."""
     sidecars = []
     for part in parts:
         digest = digests[part.name]
@@ -418,9 +469,9 @@ def _finish_if_complete(
                 storage.read_text(storage.join(output, PARTS_DIR, part.name + ".json"))
             )
         except FileNotFoundError:
-            return False  # another worker's parts are still to come; it will finish up
+            return None  # another worker's parts are still to come; it will finish up
         if sidecar.get("digest") != digest:
-            return False  # left by a run with another model or settings; its worker redoes it
+            return None  # left by a run with another model or settings; its worker redoes it
         sidecars.append(sidecar)
     with storage.open_write(storage.join(output, PREDICTIONS_NAME)) as f:
         f.write((",".join(HEADER) + "\n").encode())
@@ -429,6 +480,25 @@ def _finish_if_complete(
     keys = ("inputs", "scored", "glasses", "no_glasses", "uncertain", "rejected", "accepted")
     counts = {k: sum(s["counts"][k] for s in sidecars) for k in keys}
     assert counts["inputs"] == counts["scored"] + counts["rejected"]
+    rows = _read_rows(output, parts)
+    probabilities = np.array([float(r[2]) for r in rows[0]])
+    stats = np.array([[float(v) for v in r[1:-1]] for r in rows[1]]).reshape(
+        -1, len(health.INPUT_STATS)
+    )
+    band = (settings["band"][0], settings["band"][1])
+    verdict = health.batch_report(
+        probabilities, stats, [r[-1] for r in rows[1]], band, health.read_reference(model),
+        thresholds,
+    )  # fmt: skip
+    if settings["accept_only_healthy"] and verdict["healthy"] and accepted_output:
+        for face_id, uri, _, label, unsure in rows[0]:
+            if unsure == "0":
+                _accept(uri, storage.basename(uri) or face_id, int(label), accepted_output)
+                counts["accepted"] += 1
+    verdict = {"source": source, "model": model, **verdict}
+    storage.write_text(storage.join(output, BATCH_REPORT_NAME), json.dumps(verdict, indent=1))
+    page = report_page.render_batch(verdict, _batch_figures(verdict, rows[0]))
+    storage.write_text(storage.join(output, BATCH_PAGE_NAME), page)
     report = {
         "source": source,
         "model": model,
@@ -438,4 +508,48 @@ def _finish_if_complete(
         "ignored_files": ignored,
     }
     storage.write_text(storage.join(output, REPORT_NAME), json.dumps(report, indent=2) + "\n")
-    return True
+    return verdict
+
+
+def _read_rows(output: str, parts: Sequence[Part]) -> tuple[list[list[str]], list[list[str]]]:
+    """Every part's prediction rows and input-statistics rows, in input order."""
+    predictions: list[list[str]] = []
+    stats: list[list[str]] = []
+    for part in parts:
+        base = storage.join(output, PARTS_DIR, part.name)
+        predictions += list(csv.reader(io.StringIO(storage.read_text(base + ".csv"))))
+        stats += list(csv.reader(io.StringIO(storage.read_text(base + STATS_SUFFIX))))
+    assert [r[0] for r in predictions] == [r[0] for r in stats]
+    return predictions, stats
+
+
+GRID_UNCERTAIN, GRID_PER_CLASS, GRID_RESOLUTION = 16, 8, 96
+
+
+def _batch_figures(verdict: dict[str, Any], rows: list[list[str]]) -> dict[str, bytes]:
+    """The histogram against the reference, the most uncertain faces (what is discarded) and
+    a sample of each class, read again from their files."""
+    figures = {"histogram": plots.probability_histogram(
+        verdict["histogram"], (verdict.get("reference") or {}).get("histogram"))}  # fmt: skip
+    p = np.array([float(r[2]) for r in rows])
+    if not len(p):
+        return figures
+    order = list(np.argsort(np.abs(p - 0.5), kind="stable")[:GRID_UNCERTAIN])
+    rng = np.random.default_rng(0)
+    for label in ("1", "0"):
+        members = [k for k, r in enumerate(rows) if r[3] == label and k not in order]
+        order += [int(k) for k in rng.permutation(members)[:GRID_PER_CLASS]]
+    faces, shown = [], []
+    for k in order:
+        try:
+            faces.append(load_described(rows[k][1], GRID_RESOLUTION)[0])
+            shown.append(k)
+        except (ImageRejected, OSError, ValueError):
+            continue  # a shard-only face, or a file gone since: no picture
+    if faces:
+        figures["faces"] = plots.face_grid(
+            faces, [float(p[k]) for k in shown], [int(rows[k][3]) for k in shown],
+            wrong=[False] * len(shown), unsure=[rows[k][4] == "1" for k in shown],
+            label_name="predicted",
+        )  # fmt: skip
+    return figures

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from glasses import plots, storage
+from glasses import health, plots, storage
 from glasses.dataset import make_dataset
 from glasses.dataset import mixup as mix_batches
 from glasses.errors import InputError
@@ -250,6 +250,7 @@ def train(
     )
     summary = {**dataclasses.asdict(result), "monitor": monitor, "patience": patience}
     storage.write_text(storage.join(output, SUMMARY_NAME), json.dumps(summary, indent=1) + "\n")
+    health.write_reference(output, data)  # what normal looks like, for score's batch report
     return result
 
 
