@@ -34,6 +34,34 @@ SECTIONS = (
 )
 
 
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; padding: 0 1em; max-width: 1100px;
+       color: #222; }
+table { border-collapse: collapse; }
+th, td { padding: .3em .8em; border-bottom: 1px solid #ddd; text-align: left; }
+th { font-weight: normal; color: #555; } img { max-width: 100%; }
+tr.bad td, tr.bad th { color: #c62828; font-weight: bold; }
+.verdict { padding: .6em 1em; border-radius: 6px; color: white; display: inline-block; }
+.yes { background: #2e7d32; } .no { background: #c62828; }
+"""
+
+
+def _head(title: str) -> str:
+    """The start of every page this package writes: one look, no external resources."""
+    return (
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>\n'
+        f"<style>{_STYLE}</style></head><body>"
+    )
+
+
+def _figure_section(key: str, title: str, caption: str, png: bytes) -> str:
+    data = base64.b64encode(png).decode()
+    return (
+        f'<section id="{key}"><h2>{title}</h2><p>{html.escape(caption)}</p>'
+        f'<img alt="{title}" src="data:image/png;base64,{data}"></section>'
+    )
+
+
 def _fmt(value: Any) -> str:
     if value is None:
         return "n/a"
@@ -94,22 +122,9 @@ def render(
             continue
         if key == "training_curves" and training.get("labels_left_out"):
             caption += CURVES_TRIMMED
-        data = base64.b64encode(figures[key]).decode()
-        sections.append(
-            f'<section id="{key}"><h2>{title}</h2><p>{html.escape(caption)}</p>'
-            f'<img alt="{title}" src="data:image/png;base64,{data}"></section>'
-        )
+        sections.append(_figure_section(key, title, caption, figures[key]))
     verdict = "BLESSED" if blessed else "NOT BLESSED"
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>glasses: evaluation</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }}
-table {{ border-collapse: collapse; }}
-th, td {{ padding: .3em .8em; border-bottom: 1px solid #ddd; }}
-th {{ text-align: left; font-weight: normal; color: #555; }} img {{ max-width: 100%; }}
-.verdict {{ padding: .6em 1em; border-radius: 6px; color: white; display: inline-block; }}
-.yes {{ background: #2e7d32; }} .no {{ background: #c62828; }}
-</style></head><body>
+    return f"""{_head("glasses: evaluation")}
 <h1>Does this face wear glasses? Evaluation</h1>
 <p>Model <code>{html.escape(str(metrics.get("model", "")))}</code> on the
 {html.escape(str(metrics.get("split", "test")))} split of
@@ -187,23 +202,9 @@ def render_batch(verdict: Mapping[str, Any], figures: Mapping[str, bytes]) -> st
     }  # fmt: skip
     for key, (title, caption) in captions.items():
         if key in figures:
-            data = base64.b64encode(figures[key]).decode()
-            pictures.append(
-                f'<section id="{key}"><h2>{title}</h2><p>{html.escape(caption)}</p>'
-                f'<img alt="{title}" src="data:image/png;base64,{data}"></section>'
-            )
+            pictures.append(_figure_section(key, title, caption, figures[key]))
     verdict_text = "HEALTHY" if healthy else "UNHEALTHY"
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>glasses: batch health</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }}
-table {{ border-collapse: collapse; }}
-th, td {{ padding: .3em .8em; border-bottom: 1px solid #ddd; text-align: left; }}
-th {{ font-weight: normal; color: #555; }} img {{ max-width: 100%; }}
-tr.bad td, tr.bad th {{ color: #c62828; font-weight: bold; }}
-.verdict {{ padding: .6em 1em; border-radius: 6px; color: white; display: inline-block; }}
-.yes {{ background: #2e7d32; }} .no {{ background: #c62828; }}
-</style></head><body>
+    return f"""{_head("glasses: batch health")}
 <h1>Batch health: can these faces' predictions be trusted?</h1>
 <p class="verdict {"yes" if healthy else "no"}" id="verdict">{verdict_text}</p>
 <ul id="reasons">{reasons}</ul>
