@@ -82,17 +82,27 @@ def test_shifted_batches_are_flagged_with_the_reason(
 def test_a_batch_of_nearly_all_glasses_is_flagged_for_its_class_mix(
     trained_model: Path, train_shards: Path, tmp_path: Path
 ) -> None:
-    manifest = str(train_shards.parent / "ingested" / "manifest.csv")
+    """95 faces the model calls glasses and 5 it does not (chosen by its own predictions, so
+    the batch's class mix is 95 % whatever the model's accuracy)."""
+    import csv
+    import shutil
 
-    def mostly_glasses(rows: list) -> list:
-        labelled = [r for r in read_manifest(manifest) if r.label is not None]
-        glasses = [r for r in labelled if r.label == 1]
-        return glasses[:95] + [r for r in labelled if r.label == 0][:5]
-
-    faces = batch_of(train_shards, tmp_path / "mix", as_is, mostly_glasses)
-    summary = score(str(trained_model), str(faces), str(tmp_path / "p"), workers=1)
+    faces = batch_of(train_shards, tmp_path / "faces", as_is)
+    score(str(trained_model), str(faces), str(tmp_path / "all"), workers=1)
+    with open(tmp_path / "all" / "predictions.csv") as f:
+        rows = list(csv.DictReader(f))
+    glasses = [r["uri"] for r in rows if r["label"] == "1"][:95]
+    others = [r["uri"] for r in rows if r["label"] == "0"][:5]
+    assert len(glasses) == 95 and len(others) == 5
+    mix = tmp_path / "mix"
+    mix.mkdir()
+    for uri in glasses + others:
+        shutil.copy(uri, mix)
+    summary = score(str(trained_model), str(mix), str(tmp_path / "p"), workers=1)
     assert summary.healthy is False
-    assert any(r.startswith("class mix drifted") for r in summary.reasons), summary.reasons
+    assert any(r.startswith("class mix drifted: 95% with glasses") for r in summary.reasons), (
+        summary.reasons
+    )
 
 
 def test_three_workers_write_the_report_one_writes(
