@@ -29,7 +29,7 @@ from typing import Any
 from kfp import compiler, dsl, kubernetes
 
 import components as c
-from glasses import console
+from glasses import artifacts, console
 
 PIPELINE_NAME = "glasses"
 # the Kubernetes service account the steps run as (manifests/base/service-account.yaml)
@@ -171,14 +171,9 @@ def build_pipeline(settings: CompileSettings | None = None) -> Any:
                 ),
                 s,
             )
-        shards = _configure(
-            c.merge_shards(
-                manifest=manifest,
-                resolution=resolution,
-                parts=dsl.Collected(part.outputs["shards"]),
-            ),
-            s,
-        ).outputs["shards"]
+        shards = _configure(c.merge_shards(parts=dsl.Collected(part.outputs["shards"])), s).outputs[
+            "shards"
+        ]
         tuning = _configure(
             c.tune(
                 shards=shards,
@@ -258,7 +253,7 @@ def _score_fan_out(s: CompileSettings, i: ScoreInputs, source: Any, label: str, 
     with dsl.ParallelFor(fan.output, name=f"score-{label}-workers") as index:
         part = _configure(c.score(**common, num_workers=i.workers, worker_index=index), s, caching)
     merged = c.merge_scores(
-        **common,
+        model=i.model,
         max_uncertain_share=i.max_uncertain_share,
         max_drift=i.max_drift,
         parts=dsl.Collected(part.outputs["predictions"]),
@@ -500,12 +495,12 @@ def run_local(
     with _local_runner_quiet():
         build_pipeline(settings)(**arguments)
     (run_dir,) = [p for p in root.iterdir() if p not in before and p.name.startswith(PIPELINE_NAME)]
-    predictions = run_dir / "merge-scores" / "predictions" / "predictions.csv"
+    predictions = run_dir / "merge-scores" / "predictions" / artifacts.PREDICTIONS
     return LocalRun(
         run_dir=run_dir,
-        report=run_dir / "evaluate" / "evaluation" / "report.html",
+        report=run_dir / "evaluate" / "evaluation" / artifacts.EVALUATION_PAGE,
         model=run_dir / "train" / "model",
-        metrics=run_dir / "evaluate" / "evaluation" / "metrics.json",
+        metrics=run_dir / "evaluate" / "evaluation" / artifacts.METRICS,
         predictions=predictions if predictions.exists() else None,
     )
 

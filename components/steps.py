@@ -84,13 +84,13 @@ def shard(
     shards: Output[Dataset],
 ) -> None:
     """One worker's share of the TFRecord shards."""
-    from glasses import storage
+    from glasses import artifacts, storage
     from glasses.console import setup
     from glasses.shard import shard as run
 
     setup()  # our logging level, from pipeline.py --log-level
     run(
-        storage.join(manifest.path, "manifest.csv"),
+        storage.join(manifest.path, artifacts.MANIFEST),
         shards.path,
         resolution=resolution,
         num_workers=num_workers,
@@ -99,25 +99,19 @@ def shard(
 
 
 @_component
-def merge_shards(
-    manifest: Input[Dataset],
-    resolution: int,
-    parts: Input[list[Dataset]],
-    shards: Output[Dataset],
-) -> None:
-    """Gather every worker's shards; shard run again on them finds every shard done and only
-    writes metadata.json (and would redo a shard that went missing)."""
+def merge_shards(parts: Input[list[Dataset]], shards: Output[Dataset]) -> None:
+    """Gather every worker's shards and write metadata.json: gathers only (no decoding)."""
     from glasses import storage
     from glasses.console import setup
-    from glasses.shard import read_metadata
-    from glasses.shard import shard as run
+    from glasses.shard import finish, read_metadata
 
     setup()  # our logging level, from pipeline.py --log-level
     for part in parts:
         storage.copy_tree(part.path, shards.path)
-    run(storage.join(manifest.path, "manifest.csv"), shards.path, resolution=resolution, workers=1)
+    if not finish(shards.path):
+        raise RuntimeError(f"{shards.path}: a shard worker's output is missing or incomplete")
     metadata = read_metadata(shards.path)
-    shards.metadata.update({"resolution": resolution, "records": metadata["records"]})
+    shards.metadata.update({"resolution": metadata["resolution"], "records": metadata["records"]})
 
 
 @_component
@@ -131,14 +125,14 @@ def tune(
     tuning: Output[Artifact],
 ) -> None:
     """Keras Tuner search; tuner 'none' skips the search and hands on the default model."""
-    from glasses import storage
+    from glasses import artifacts, storage
     from glasses.console import setup
     from glasses.model import HParams
     from glasses.tune import tune as run
 
     setup(tensorflow=True)  # our logging level; TensorFlow imported without its chatter
     if tuner == "none":
-        storage.write_text(storage.join(tuning.path, "best_hparams.json"), HParams().to_json())
+        storage.write_text(storage.join(tuning.path, artifacts.BEST_HPARAMS), HParams().to_json())
         return
     run(
         shards.path,
@@ -161,7 +155,7 @@ def train(
     model: Output[Model],
 ) -> None:
     """Train with the tuned (or default) hyperparameters; batch_size 0 keeps theirs."""
-    from glasses import storage
+    from glasses import artifacts, storage
     from glasses.console import setup
     from glasses.model import HParams
     from glasses.train import train as run
@@ -170,7 +164,7 @@ def train(
     result = run(
         shards.path,
         model.path,
-        hparams=HParams.load(storage.join(tuning.path, "best_hparams.json")),
+        hparams=HParams.load(storage.join(tuning.path, artifacts.BEST_HPARAMS)),
         epochs=epochs,
         batch_size=batch_size or None,
         seed=seed,
@@ -197,7 +191,7 @@ def evaluate(
 ) -> bool:
     """Test-split metrics, the report and the blessing; the registry's latest model is the
     baseline. Returns whether the model is blessed."""
-    from glasses import storage
+    from glasses import artifacts, storage
     from glasses.console import setup
     from glasses.evaluate import evaluate as run
     from glasses.metrics import thin_roc
@@ -223,7 +217,7 @@ def evaluate(
                                         m["confusion_matrix"]["matrix"])  # fmt: skip
     roc = thin_roc(m["roc_curve"])
     classification.log_roc_curve(roc["fpr"], roc["tpr"], roc["thresholds"])
-    storage.copy(storage.join(evaluation.path, "report.html"), report.path)
+    storage.copy(storage.join(evaluation.path, artifacts.EVALUATION_PAGE), report.path)
     storage.write_text(summary.path, summary_markdown(m))
     return bool(result.blessed)
 
@@ -233,7 +227,7 @@ def publish(model: Input[Model], evaluation: Input[Artifact], model_registry: st
     """Copy the blessed model to the registry and move its latest pointer; '' = no registry."""
     import json
 
-    from glasses import storage
+    from glasses import artifacts, storage
     from glasses.console import setup
     from glasses.registry import publish as run
 
@@ -241,7 +235,7 @@ def publish(model: Input[Model], evaluation: Input[Artifact], model_registry: st
     if not model_registry:
         print("publish: no model_registry given; nothing published")
         return ""
-    metrics = json.loads(storage.read_text(storage.join(evaluation.path, "metrics.json")))
+    metrics = json.loads(storage.read_text(storage.join(evaluation.path, artifacts.METRICS)))
     return run(model.path, model_registry, metrics).version
 
 
@@ -277,11 +271,6 @@ def score(
 @_component
 def merge_scores(
     model: Input[Model],
-    shards: Input[Dataset],
-    source: str,
-    uncertain_low: float,
-    uncertain_high: float,
-    accepted_output: str,
     max_uncertain_share: float,
     max_drift: float,
     parts: Input[list[Dataset]],
@@ -289,35 +278,30 @@ def merge_scores(
     batch_health: Output[Metrics],
     batch_report: Output[HTML],
 ) -> None:
-    """Gather every worker's parts; score run again on them finds every part done and only
-    writes predictions.csv, score_report.json and the batch health report."""
+    """Gather every worker's parts: predictions.csv, score_report.json and the batch health
+    report, judged with these thresholds. Gathers only: no image decoded, no model loaded
+    (the model folder is where its reference profile is)."""
     import json
 
-    from glasses import storage
+    from glasses import artifacts, storage
     from glasses.console import setup
     from glasses.health import Thresholds
-    from glasses.score import score as run
+    from glasses.score import finish
 
-    setup(tensorflow=True)  # our logging level; TensorFlow imported without its chatter
+    setup()  # our logging level, from pipeline.py --log-level
     for part in parts:
         storage.copy_tree(part.path, predictions.path)
-    summary = run(
-        model.path,
-        source or shards.path,
-        predictions.path,
-        uncertain_low=uncertain_low,
-        uncertain_high=uncertain_high,
-        accepted_output=accepted_output or None,
-        thresholds=Thresholds(max_uncertain_share=max_uncertain_share, max_drift=max_drift),
-    )
-    report = json.loads(storage.read_text(storage.join(predictions.path, "score_report.json")))
+    thresholds = Thresholds(max_uncertain_share=max_uncertain_share, max_drift=max_drift)
+    verdict = finish(predictions.path, thresholds, model=model.path)
+    if verdict is None:
+        raise RuntimeError(f"{predictions.path}: a score worker's output is missing or incomplete")
+    report = json.loads(storage.read_text(storage.join(predictions.path, artifacts.SCORE_REPORT)))
     predictions.metadata.update(report["counts"])
-    health = json.loads(storage.read_text(storage.join(predictions.path, "batch_report.json")))
-    batch_health.log_metric("healthy", float(bool(summary.healthy)))
+    batch_health.log_metric("healthy", float(bool(verdict["healthy"])))
     for key in ("glasses_share", "uncertain_share"):
-        if health[key] is not None:
-            batch_health.log_metric(key, round(float(health[key]), 6))
-    for test in health["tests"]:
+        if verdict[key] is not None:
+            batch_health.log_metric(key, round(float(verdict[key]), 6))
+    for test in verdict["tests"]:
         batch_health.log_metric(f"drift_{test['statistic']}", round(float(test["distance"]), 6))
-    batch_health.metadata["reasons"] = "; ".join(health["reasons"]) or "none"
-    storage.copy(storage.join(predictions.path, "batch_report.html"), batch_report.path)
+    batch_health.metadata["reasons"] = "; ".join(verdict["reasons"]) or "none"
+    storage.copy(storage.join(predictions.path, artifacts.BATCH_PAGE), batch_report.path)

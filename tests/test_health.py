@@ -13,6 +13,7 @@ import pytest
 from PIL import Image, ImageFilter
 
 from glasses import health
+from glasses.artifacts import REFERENCE
 from glasses.ingest import read_manifest
 from glasses.score import score
 
@@ -38,7 +39,7 @@ def as_is(im: Image.Image) -> Image.Image:
 
 
 def test_training_writes_the_reference_profile(trained_model: Path, train_shards: Path) -> None:
-    reference = json.loads((trained_model / health.REFERENCE_NAME).read_text())
+    reference = json.loads((trained_model / REFERENCE).read_text())
     val = json.loads((train_shards / "metadata.json").read_text())["splits"]["val"]["records"]
     assert reference["count"] == val == sum(reference["histogram"])
     assert all(len(reference["samples"][k]) == val for k in ("probability", *health.INPUT_STATS))
@@ -146,7 +147,7 @@ def test_models_without_a_reference_score_with_a_note(
 
     old = tmp_path / "old-model"
     shutil.copytree(trained_model, old)
-    (old / health.REFERENCE_NAME).unlink()
+    (old / REFERENCE).unlink()
     faces = batch_of(train_shards, tmp_path / "faces", as_is)
     summary = score(str(old), str(faces), str(tmp_path / "p"), workers=1)
     report = json.loads((tmp_path / "p" / "batch_report.json").read_text())

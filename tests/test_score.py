@@ -108,12 +108,12 @@ def test_a_crashed_run_resumes_and_ends_as_a_clean_run(
     trap.mkdir()
     with pytest.raises(IsADirectoryError):
         score(model, str(manifest), str(out), split="all", part_size=10, workers=1)
-    done = {p.name: p.stat().st_mtime_ns for p in (out / "_parts").glob("*.json")}
+    done = {p.name: p.stat().st_mtime_ns for p in (out / "_parts").glob("part-*.json")}
     assert len(done) == 3 and not (out / "predictions.csv").exists()  # rows 1-30 finished
     trap.rmdir()
     shutil.copy(real, trap)
     score(model, str(manifest), str(out), split="all", part_size=10, workers=1)
-    again = {p.name: p.stat().st_mtime_ns for p in (out / "_parts").glob("*.json")}
+    again = {p.name: p.stat().st_mtime_ns for p in (out / "_parts").glob("part-*.json")}
     assert {k: again[k] for k in done} == done  # finished parts were not redone
     score(model, str(manifest), str(tmp_path / "clean"), split="all", part_size=10, workers=1)
     assert tree(out) == tree(tmp_path / "clean")

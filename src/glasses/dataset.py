@@ -10,26 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from typing import Any
 
 from glasses import storage
+from glasses.artifacts import ShardMetadata
 from glasses.errors import InputError
 from glasses.shard import read_metadata
 
 AUTOTUNE = -1  # tf.data.AUTOTUNE, without importing TensorFlow at module import
 
 
-def _cache_dir() -> str:
-    path = os.environ.get("GLASSES_CACHE_DIR") or os.path.join(
-        tempfile.gettempdir(), "glasses-shard-cache"
-    )
-    os.makedirs(path, exist_ok=True)
-    return path
-
-
-def local_shard_files(shards: str, split: str, metadata: dict[str, Any] | None = None) -> list[str]:
+def local_shard_files(shards: str, split: str, metadata: ShardMetadata | None = None) -> list[str]:
     """Local paths of ``split``'s shard files, copying them from GCS when needed."""
     metadata = metadata or read_metadata(shards)
     if split not in metadata["splits"]:
@@ -39,19 +30,14 @@ def local_shard_files(shards: str, split: str, metadata: dict[str, Any] | None =
     ]
 
 
-def local_shard_file(shards: str, name: str, metadata: dict[str, Any]) -> str:
+def local_shard_file(shards: str, name: str, metadata: ShardMetadata) -> str:
     """Local path of one shard file, copied from GCS into the cache when needed."""
-    if not storage.is_gcs(shards):
-        return storage.join(shards, name)
     # keyed by the shards' location and metadata: re-sharded data is fetched again
     version = hashlib.sha256((shards + json.dumps(metadata, sort_keys=True)).encode())
-    local = os.path.join(_cache_dir(), f"{version.hexdigest()[:16]}-{name}")
-    if not os.path.exists(local):
-        storage.copy(storage.join(shards, name), local)
-    return local
+    return storage.cached_copy(storage.join(shards, name), version.hexdigest())
 
 
-def _parser(metadata: dict[str, Any], with_ids: bool) -> Any:
+def _parser(metadata: ShardMetadata, with_ids: bool) -> Any:
     """A function from one serialised record to (image, label) or a dict with its id too."""
     import tensorflow as tf
 
@@ -73,7 +59,7 @@ def _parser(metadata: dict[str, Any], with_ids: bool) -> Any:
     return parse
 
 
-def shard_file_batches(path: str, metadata: dict[str, Any], batch_size: int) -> Any:
+def shard_file_batches(path: str, metadata: ShardMetadata, batch_size: int) -> Any:
     """Batches of ``{"image", "label", "id"}`` from one local shard file, in record order:
     score reads shard by shard, so each shard is one resumable part of its work."""
     import tensorflow as tf

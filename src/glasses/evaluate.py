@@ -19,17 +19,25 @@ from typing import Any
 import numpy as np
 
 from glasses import plots, registry, report, storage
+from glasses.artifacts import (
+    EVALUATION_PAGE,
+    HISTORY,
+    HPARAMS,
+    METRICS,
+    MODEL_FILE,
+    REGISTRY_LATEST,
+    SHARD_METADATA,
+    TEST_PREDICTIONS,
+    TRAINING_SUMMARY,
+)
 from glasses.dataset import make_dataset
 from glasses.errors import InputError
 from glasses.metrics import check_band, classification_metrics, correct, predicted, uncertain
-from glasses.predict import MODEL_FILE, Predictor
+from glasses.predict import Predictor
 from glasses.shard import read_metadata
 
 log = logging.getLogger(__name__)
 
-METRICS_NAME = "metrics.json"
-REPORT_NAME = "report.html"
-PREDICTIONS_NAME = "test_predictions.csv"
 GRID_FACES = 32
 
 
@@ -56,7 +64,8 @@ def predict_split(predictor: Predictor, data: str, split: str, batch_size: int =
             f"{data} holds {metadata['resolution']} px images but the model takes "
             f"{predictor.resolution} px"
         )
-    if metadata["splits"].get(split, {}).get("records", 0) == 0:
+    info = metadata["splits"].get(split)
+    if info is None or info["records"] == 0:
         raise InputError(f"{data}: the {split} split is empty; nothing to evaluate")
     ids: list[str] = []
     labels, probs, images = [], [], []
@@ -87,7 +96,7 @@ def _baseline_accuracy(baseline: str, data: str, split: str) -> tuple[float, str
     if not storage.exists(storage.join(baseline, MODEL_FILE)):
         published = registry.latest(baseline)
         if published is None:
-            if storage.exists(storage.join(baseline, registry.LATEST)) or not _has_files(baseline):
+            if storage.exists(storage.join(baseline, REGISTRY_LATEST)) or not _has_files(baseline):
                 return None  # an empty registry: the first run has nothing to beat
             raise InputError(
                 f"--baseline {baseline}: neither a model folder, a registry nor a metrics .json"
@@ -165,11 +174,11 @@ def evaluate(
         },
     }
     log.info("evaluate: %s", reason)
-    storage.write_text(storage.join(output, METRICS_NAME), json.dumps(metrics, indent=2) + "\n")
-    storage.write_text(storage.join(output, PREDICTIONS_NAME), _predictions_csv(scored, metrics))
+    storage.write_text(storage.join(output, METRICS), json.dumps(metrics, indent=2) + "\n")
+    storage.write_text(storage.join(output, TEST_PREDICTIONS), _predictions_csv(scored, metrics))
     figures = _report_figures(predictor, scored, metrics, model)
     page = report.render(metrics, figures, training_facts(model, data))
-    storage.write_text(storage.join(output, REPORT_NAME), page)
+    storage.write_text(storage.join(output, EVALUATION_PAGE), page)
     log.info("evaluate: %d faces in %.1fs", len(scored.ids), time.perf_counter() - start)
     return Evaluation(metrics, blessed, reason)
 
@@ -215,17 +224,17 @@ def training_facts(model: str, data: str) -> dict[str, Any]:
             return None
 
     facts: dict[str, Any] = {}
-    hparams = read(storage.join(model, "hparams.json"))
+    hparams = read(storage.join(model, HPARAMS))
     if isinstance(hparams, dict):
         facts["hyperparameters"] = hparams
-    summary = read(storage.join(model, "training.json"))
+    summary = read(storage.join(model, TRAINING_SUMMARY))
     if isinstance(summary, dict):
         facts.update({k: summary[k] for k in ("epochs_run", "epoch_kept", "monitor")
                       if k in summary})  # fmt: skip
-    history = read(storage.join(model, "history.json"))
+    history = read(storage.join(model, HISTORY))
     if isinstance(history, dict) and history.get("drop_rate"):
         facts["labels_left_out"] = float(history["drop_rate"][-1])
-    metadata = read(storage.join(data, "metadata.json"))
+    metadata = read(storage.join(data, SHARD_METADATA))
     if isinstance(metadata, dict):
         facts["split_sizes"] = {k: v["records"] for k, v in metadata.get("splits", {}).items()}
     return facts
@@ -237,7 +246,7 @@ def _report_figures(
     low, high = metrics["uncertain_band"]
     figures: dict[str, bytes] = {}
     try:
-        history = json.loads(storage.read_text(storage.join(model, "history.json")))
+        history = json.loads(storage.read_text(storage.join(model, HISTORY)))
         figures["training_curves"] = plots.training_curves(history)
     except FileNotFoundError:
         log.warning("evaluate: %s has no history.json; the report has no training curves", model)

@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 
 from glasses import storage
+from glasses.artifacts import REFERENCE
 from glasses.metrics import predicted, uncertain
 
 log = logging.getLogger(__name__)
 
-REFERENCE_NAME = "reference.json"
 INPUT_STATS = ("brightness_r", "brightness_g", "brightness_b", "contrast", "sharpness")
 HISTOGRAM_BINS = 20
 REFERENCE_SOURCES_SAMPLE = 200  # file headers read for the size/mode mix of the reference
@@ -119,7 +119,7 @@ def write_reference(model_dir: str, data: str, band: tuple[float, float] = (0.4,
             **{name: [round(float(v), 5) for v in s[:, k]] for k, name in enumerate(INPUT_STATS)},
         },
     }
-    storage.write_text(storage.join(model_dir, REFERENCE_NAME), json.dumps(reference) + "\n")
+    storage.write_text(storage.join(model_dir, REFERENCE), json.dumps(reference) + "\n")
 
 
 def _reference_sources(metadata: Mapping[str, Any]) -> list[str]:
@@ -151,7 +151,7 @@ def _reference_sources(metadata: Mapping[str, Any]) -> list[str]:
 def read_reference(model_dir: str) -> dict[str, Any] | None:
     try:
         reference: dict[str, Any] = json.loads(
-            storage.read_text(storage.join(model_dir, REFERENCE_NAME))
+            storage.read_text(storage.join(model_dir, REFERENCE))
         )
     except FileNotFoundError:
         return None

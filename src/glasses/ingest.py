@@ -25,28 +25,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from glasses import storage
+from glasses.artifacts import (
+    INGEST_REPORT,
+    LABELLED_CSV,
+    MANIFEST,
+    MANIFEST_COLUMNS,
+    SPLITS,
+    UNLABELLED_CSV,
+    ManifestRow,
+)
 from glasses.errors import InputError
 
 log = logging.getLogger(__name__)
 
-MANIFEST_NAME = "manifest.csv"
-REPORT_NAME = "ingest_report.json"
-MANIFEST_COLUMNS = ("id", "uri", "label", "split")
-SPLITS = ("train", "val", "test", "unlabelled")
-LABELLED_CSV = "train.csv"
-UNLABELLED_CSV = "test.csv"
 LABEL_COLUMN = "glasses"
 IMAGE_NAME = re.compile(r"face-([0-9]+)\.png", re.IGNORECASE)
 PLAIN_INTEGER = re.compile(r"[0-9]+")
 LABEL_VALUES = {"0": 0, "1": 1, "0.0": 0, "1.0": 1}
-
-
-@dataclass(frozen=True)
-class ManifestRow:
-    id: int
-    uri: str
-    label: int | None
-    split: str
 
 
 @dataclass
@@ -184,7 +179,7 @@ def ingest(
         files = storage.list_files(source)
     except FileNotFoundError as err:
         raise InputError(f"source {source}: nothing there ({err})") from err
-    report = IngestReport(source=source, manifest=storage.join(output, MANIFEST_NAME))
+    report = IngestReport(source=source, manifest=storage.join(output, MANIFEST))
     images = _index_images(files, report)
 
     labelled_csv = _find_csv(files, LABELLED_CSV)
@@ -232,7 +227,7 @@ def ingest(
         top = reasons.most_common(1)[0][0] if reasons else "no data rows"
         raise InputError(
             f"source {source}: no row accepted ({report.rows_read} read; most common problem: "
-            f"{top}); see {storage.join(output, REPORT_NAME)}"
+            f"{top}); see {storage.join(output, INGEST_REPORT)}"
         )
     return report
 
@@ -287,7 +282,7 @@ def _write(
         "rejected": report.rejected,
         "ignored_images": report.ignored_images,
     }
-    storage.write_text(storage.join(output, REPORT_NAME), json.dumps(document, indent=2) + "\n")
+    storage.write_text(storage.join(output, INGEST_REPORT), json.dumps(document, indent=2) + "\n")
     storage.write_text(report.manifest, buf.getvalue())
     log.debug("ingest counts: %s", json.dumps(document["counts"]))
 

@@ -4,17 +4,13 @@ call, so the numbers evaluate reports are the numbers score produces."""
 from __future__ import annotations
 
 import hashlib
-import os
-import shutil
-import tempfile
 from typing import Any
 
 import numpy as np
 
 from glasses import storage
+from glasses.artifacts import MODEL_FILE
 from glasses.errors import InputError
-
-MODEL_FILE = "model.keras"
 
 
 class Predictor:
@@ -22,25 +18,19 @@ class Predictor:
 
     def __init__(self, model_dir: str) -> None:
         uri = storage.join(model_dir, MODEL_FILE)
-        work = tempfile.mkdtemp(prefix="glasses-model-")
         try:
-            local = os.path.join(work, MODEL_FILE)
-            try:
-                data = storage.read_bytes(uri)
-            except FileNotFoundError as err:
-                raise InputError(f"{uri} not found: is {model_dir} a model train wrote?") from err
-            with open(local, "wb") as f:
-                f.write(data)
-            # names the exact weights: score's resumable parts are only reused for the same model
-            self.digest = hashlib.sha256(data).hexdigest()
-            import keras
+            data = storage.read_bytes(uri)
+        except FileNotFoundError as err:
+            raise InputError(f"{uri} not found: is {model_dir} a model train wrote?") from err
+        # names the exact weights: score's resumable parts are only reused for the same model
+        self.digest = hashlib.sha256(data).hexdigest()
+        import keras
 
-            try:
-                self.model: Any = keras.models.load_model(local, compile=False)
-            except (ValueError, OSError) as err:
-                raise InputError(f"{uri}: not a loadable Keras model ({err})") from err
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        try:  # Keras loads from a local file: a gs:// model is cached by its digest
+            local = storage.cached_copy(uri, self.digest)
+            self.model: Any = keras.models.load_model(local, compile=False)
+        except (ValueError, OSError) as err:
+            raise InputError(f"{uri}: not a loadable Keras model ({err})") from err
         self.uri = model_dir
         shape = self.model.input_shape
         self.resolution = int(shape[1])

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from glasses import storage
+from glasses.artifacts import METRICS, MODEL_FILE, REGISTRY_LATEST
 from glasses.errors import InputError
-
-LATEST = "latest.json"
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,7 @@ class Published:
 
 def latest(registry: str) -> Published | None:
     """The registry's current model, or None when nothing was published yet."""
-    uri = storage.join(registry, LATEST)
+    uri = storage.join(registry, REGISTRY_LATEST)
     try:
         pointer = json.loads(storage.read_text(uri))
     except FileNotFoundError:
@@ -42,7 +41,7 @@ def latest(registry: str) -> Published | None:
 def publish(model: str, registry: str, metrics: dict[str, Any] | None = None) -> Published:
     """Copy ``model`` (a folder train wrote) to a new version, then move the pointer to it."""
     files = storage.list_files(model)
-    keras_file = next((f for f in files if storage.relative(f.uri, model) == "model.keras"), None)
+    keras_file = next((f for f in files if storage.relative(f.uri, model) == MODEL_FILE), None)
     if keras_file is None:
         raise InputError(f"{model}: no model.keras, not a model folder train wrote")
     digest = hashlib.sha256(storage.read_bytes(keras_file.uri)).hexdigest()[:10]
@@ -54,7 +53,7 @@ def publish(model: str, registry: str, metrics: dict[str, Any] | None = None) ->
             continue  # training scratch and TensorBoard logs are not part of the model
         storage.copy(f.uri, storage.join(target, rel))
     if metrics is not None:
-        storage.write_text(storage.join(target, "metrics.json"), json.dumps(metrics, indent=2))
+        storage.write_text(storage.join(target, METRICS), json.dumps(metrics, indent=2))
     pointer = {
         "version": version,
         "model": target,
@@ -62,5 +61,7 @@ def publish(model: str, registry: str, metrics: dict[str, Any] | None = None) ->
         "published_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "accuracy": (metrics or {}).get("accuracy"),
     }
-    storage.write_text(storage.join(registry, LATEST), json.dumps(pointer, indent=2) + "\n")
+    storage.write_text(
+        storage.join(registry, REGISTRY_LATEST), json.dumps(pointer, indent=2) + "\n"
+    )
     return Published(version, target)

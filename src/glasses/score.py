@@ -29,30 +29,35 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from glasses import health, plots, storage
+from glasses import health, parts, plots, storage
 from glasses import report as report_page
+from glasses.artifacts import (
+    BATCH_PAGE,
+    BATCH_REPORT,
+    MODEL_FILE,
+    PREDICTIONS,
+    SCORE_REPORT,
+    SHARD_METADATA,
+    SPLITS,
+    ShardMetadata,
+)
 from glasses.console import Progress
 from glasses.dataset import local_shard_file, shard_file_batches
 from glasses.errors import InputError
 from glasses.images import DEFAULT_MAX_PIXELS, ImageRejected, load_described
-from glasses.ingest import SPLITS, read_manifest
+from glasses.ingest import read_manifest
 from glasses.metrics import check_band, predicted, uncertain
-from glasses.predict import MODEL_FILE, Predictor
-from glasses.shard import METADATA_NAME, read_metadata
+from glasses.predict import Predictor
+from glasses.shard import read_metadata
 
 log = logging.getLogger(__name__)
 
-PREDICTIONS_NAME = "predictions.csv"
-REPORT_NAME = "score_report.json"
-PARTS_DIR = "_parts"
 HEADER = ("id", "uri", "probability", "label", "uncertain")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 DEFAULT_PART_SIZE = 500
 DECODE_CHUNK = 8  # images per task for a decoding process: small, so a part's tail is short
 FORMAT_VERSION = 2  # 2: parts also hold each face's input statistics
 STATS_SUFFIX = ".stats.csv"
-BATCH_REPORT_NAME = "batch_report.json"
-BATCH_PAGE_NAME = "batch_report.html"
 
 
 @dataclass(frozen=True)
@@ -102,16 +107,16 @@ def _folder_faces(source: str) -> tuple[list[Face], list[str]]:
         rel = storage.relative(f.uri, source)
         if rel.lower().endswith(IMAGE_EXTENSIONS):
             faces.append(Face(rel, f.uri, rel))
-        elif not rel.startswith(PARTS_DIR + "/"):
+        elif not rel.startswith(parts.PARTS_DIR + "/"):
             ignored.append(rel)
     return faces, ignored
 
 
 def plan_parts(
     source: str, split: str, part_size: int
-) -> tuple[list[Part], list[str], dict[str, Any] | None]:
+) -> tuple[list[Part], list[str], ShardMetadata | None]:
     """(every part in global order, ignored non-image files, shard metadata if shards)."""
-    if storage.exists(storage.join(source, METADATA_NAME)):
+    if storage.exists(storage.join(source, SHARD_METADATA)):
         metadata = read_metadata(source)
         if split not in metadata["splits"]:
             raise InputError(f"{source}: no split {split!r}; shards have {', '.join(SPLITS)}")
@@ -122,15 +127,15 @@ def plan_parts(
         faces = _manifest_faces(source, split)
     else:
         faces, ignored = _folder_faces(source)
-    count = -(-len(faces) // part_size)
-    parts = [
+    count = parts.count(len(faces), part_size)
+    planned = [
         Part(
             f"part-{i:05d}-of-{count:05d}",
             faces=tuple(faces[i * part_size : (i + 1) * part_size]),
         )
         for i in range(count)
     ]
-    return parts, ignored, None
+    return planned, ignored, None
 
 
 Decoded = tuple[np.ndarray, str] | str  # (pixels, size and mode) or why it was rejected
@@ -234,7 +239,7 @@ def _image_batches(
 
 
 def _shard_batches(
-    predictor: Predictor, path: str, metadata: dict[str, Any], uris: dict[str, str], size: int
+    predictor: Predictor, path: str, metadata: ShardMetadata, uris: dict[str, str], size: int
 ) -> Iterator[Batch]:
     for b in shard_file_batches(path, metadata, size):
         ids = [v.decode() for v in b["id"].numpy()]
@@ -264,10 +269,7 @@ def score(
     faces are copied to ``accepted_output`` only once the whole batch is found healthy."""
     thresholds = thresholds or health.Thresholds()
     check_band(uncertain_low, uncertain_high)
-    if num_workers < 1 or not 0 <= worker_index < num_workers:
-        raise InputError(
-            f"--worker-index must be in [0, --num-workers), got {worker_index} of {num_workers}"
-        )
+    parts.check_worker(num_workers, worker_index)
     if batch_size < 1 or part_size < 1:
         raise InputError("--batch-size and --part-size must be at least 1")
     if split != "all" and split not in SPLITS:
@@ -275,7 +277,7 @@ def score(
     if not storage.exists(storage.join(model, MODEL_FILE)):  # before reading any source
         raise InputError(f"--model {model}: no {MODEL_FILE} there (is it a folder train wrote?)")
     start = time.perf_counter()
-    parts, ignored, metadata = plan_parts(source, split, part_size)
+    planned, ignored, metadata = plan_parts(source, split, part_size)
     decoders = 1 if metadata is not None else max(1, workers or os.cpu_count() or 1)
     decoder = _Decoder(decoders, max_pixels)  # its processes start while the model loads
     try:
@@ -291,13 +293,18 @@ def score(
             "accepted_output": accepted_output or "",
             "accept_only_healthy": accept_only_healthy,
         }
-        digests = {p.name: _part_digest(p, settings, metadata) for p in parts}
-        mine = parts[worker_index::num_workers]
-        done = {p.name: _finished(output, p, digests[p.name]) for p in mine}
+        digests = {p.name: _part_digest(p, settings, metadata) for p in planned}
+        context = {"source": source, "model": model, "band": settings["band"],
+                   "accepted_output": accepted_output or "",
+                   "accept_only_healthy": accept_only_healthy, "ignored": ignored}  # fmt: skip
+        parts.Plan("score", list(digests.items()), context).write(output)
+        mine = parts.mine(planned, num_workers, worker_index)
+        done = {p.name: parts.finished(output, p.name, digests[p.name], _data(output, p.name))
+                for p in mine}  # fmt: skip
         todo = [p for p in mine if done[p.name] is None]
         log.info(
             "score: worker %d/%d scores %d of %d parts (%d done before), %d decoding process(es)",
-            worker_index, num_workers, len(todo), len(parts), len(mine) - len(todo), decoders,
+            worker_index, num_workers, len(todo), len(planned), len(mine) - len(todo), decoders,
         )  # fmt: skip
         sidecars = [s for s in done.values() if s is not None]
         sizes = {p.name: _part_size(p, metadata, split) for p in todo}
@@ -318,9 +325,7 @@ def score(
         progress.close()
     finally:
         decoder.close()
-    verdict = _finish_if_complete(
-        parts, digests, output, source, model, settings, ignored, thresholds, accepted_output
-    )
+    verdict = finish(output, thresholds)
     return ScoreSummary(
         parts_written=len(sidecars),
         scored=sum(s["counts"]["scored"] for s in sidecars),
@@ -333,7 +338,7 @@ def score(
     )
 
 
-def _part_size(part: Part, metadata: dict[str, Any] | None, split: str) -> int:
+def _part_size(part: Part, metadata: ShardMetadata | None, split: str) -> int:
     """Faces in a part: its images, or its shard's share of the split's records."""
     if not part.shard or metadata is None:
         return len(part.faces)
@@ -342,7 +347,7 @@ def _part_size(part: Part, metadata: dict[str, Any] | None, split: str) -> int:
     return round(records / shards)
 
 
-def _manifest_uris(metadata: dict[str, Any], split: str) -> dict[str, str]:
+def _manifest_uris(metadata: ShardMetadata, split: str) -> dict[str, str]:
     """id -> image file, from the manifest the shards were made from, when it is readable."""
     try:
         rows = read_manifest(str(metadata.get("manifest", "")))
@@ -351,24 +356,13 @@ def _manifest_uris(metadata: dict[str, Any], split: str) -> dict[str, str]:
     return {str(r.id): r.uri for r in rows if split == "all" or r.split == split}
 
 
-def _part_digest(part: Part, settings: dict[str, Any], metadata: dict[str, Any] | None) -> str:
+def _part_digest(part: Part, settings: dict[str, Any], metadata: ShardMetadata | None) -> str:
     h = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     if part.shard:
         h.update(f"shard|{part.shard}|{json.dumps(metadata, sort_keys=True)}".encode())
     for f in part.faces:
         h.update(f"\n{f.id},{f.uri}".encode())
     return h.hexdigest()
-
-
-def _finished(output: str, part: Part, digest: str) -> dict[str, Any] | None:
-    """The part's sidecar if an earlier run finished it with the same model and inputs."""
-    try:
-        sidecar: dict[str, Any] = json.loads(
-            storage.read_text(storage.join(output, PARTS_DIR, part.name + ".json"))
-        )
-    except FileNotFoundError:
-        return None
-    return sidecar if sidecar.get("digest") == digest else None
 
 
 def _write_part(
@@ -408,14 +402,18 @@ def _write_part(
     counts["inputs"] = counts["scored"] + counts["rejected"]
     if not part.shard:
         assert counts["inputs"] == len(part.faces)
-    storage.write_text(storage.join(output, PARTS_DIR, part.name + ".csv"), buf.getvalue())
-    storage.write_text(storage.join(output, PARTS_DIR, part.name + STATS_SUFFIX),
-                       stats_buf.getvalue())  # fmt: skip
+    rows_uri, stats_uri = _data(output, part.name)
+    storage.write_text(rows_uri, buf.getvalue())
+    storage.write_text(stats_uri, stats_buf.getvalue())
     sidecar = {"part": part.name, "digest": digest, "counts": counts, "rejected": rejected}
-    storage.write_text(
-        storage.join(output, PARTS_DIR, part.name + ".json"), json.dumps(sidecar, indent=1) + "\n"
-    )
+    parts.write_sidecar(output, part.name, sidecar)
     return sidecar
+
+
+def _data(output: str, name: str) -> list[str]:
+    """A part's data files: its prediction rows and its faces' input statistics."""
+    base = parts.uri(output, name)
+    return [base + ".csv", base + STATS_SUFFIX]
 
 
 def _accept(uri: str, name: str, label: int, accepted_output: str | None) -> None:
@@ -426,7 +424,7 @@ def _accept(uri: str, name: str, label: int, accepted_output: str | None) -> Non
 
 def _check_shards(
     source: str,
-    metadata: dict[str, Any] | None,
+    metadata: ShardMetadata | None,
     predictor: Predictor,
     split: str,
     accepted_output: str | None,
@@ -448,77 +446,69 @@ def _check_shards(
     return uris
 
 
-def _finish_if_complete(
-    parts: Sequence[Part],
-    digests: dict[str, str],
-    output: str,
-    source: str,
-    model: str,
-    settings: dict[str, Any],
-    ignored: list[str],
-    thresholds: health.Thresholds,
-    accepted_output: str | None,
+def finish(
+    output: str, thresholds: health.Thresholds | None = None, model: str | None = None
 ) -> dict[str, Any] | None:
-    """predictions.csv, score_report.json and the batch health report, once every part is
-    done (None before): built from the parts' rows alone, so K workers give what one gives."""
-    sidecars = []
-    for part in parts:
-        digest = digests[part.name]
-        try:
-            sidecar = json.loads(
-                storage.read_text(storage.join(output, PARTS_DIR, part.name + ".json"))
-            )
-        except FileNotFoundError:
-            return None  # another worker's parts are still to come; it will finish up
-        if sidecar.get("digest") != digest:
-            return None  # left by a run with another model or settings; its worker redoes it
-        sidecars.append(sidecar)
-    with storage.open_write(storage.join(output, PREDICTIONS_NAME)) as f:
+    """predictions.csv, score_report.json and the batch health report, once every part of the
+    plan is done (None before). Built from the parts' rows alone, so K workers give what one
+    gives, and a gathering step needs only ``output``: no source, no settings, no model loaded
+    (``model`` only says where the reference profile is, if the workers' path is not valid
+    here). ``thresholds`` judge the batch and may differ from the workers'."""
+    thresholds = thresholds or health.Thresholds()
+    plan = parts.Plan.read(output, "score")
+    sidecars = parts.collect(output, plan, lambda name: _data(output, name))
+    if sidecars is None:
+        return None
+    context = plan.context
+    names = [name for name, _ in plan.parts]
+    model = model or context["model"]
+    source, accepted_output = context["source"], context["accepted_output"] or None
+    with storage.open_write(storage.join(output, PREDICTIONS)) as f:
         f.write((",".join(HEADER) + "\n").encode())
-        for part in parts:
-            f.write(storage.read_bytes(storage.join(output, PARTS_DIR, part.name + ".csv")))
+        for name in names:
+            f.write(storage.read_bytes(_data(output, name)[0]))
     keys = ("inputs", "scored", "glasses", "no_glasses", "uncertain", "rejected", "accepted")
     counts = {k: sum(s["counts"][k] for s in sidecars) for k in keys}
     assert counts["inputs"] == counts["scored"] + counts["rejected"]
-    rows = _read_rows(output, parts)
+    rows = _read_rows(output, names)
     probabilities = np.array([float(r[2]) for r in rows[0]])
     stats = np.array([[float(v) for v in r[1:-1]] for r in rows[1]]).reshape(
         -1, len(health.INPUT_STATS)
     )
-    band = (settings["band"][0], settings["band"][1])
+    band = (context["band"][0], context["band"][1])
     verdict = health.batch_report(
         probabilities, stats, [r[-1] for r in rows[1]], band, health.read_reference(model),
         thresholds,
     )  # fmt: skip
-    if settings["accept_only_healthy"] and verdict["healthy"] and accepted_output:
+    if context["accept_only_healthy"] and verdict["healthy"] and accepted_output:
         for face_id, uri, _, label, unsure in rows[0]:
             if unsure == "0":
                 _accept(uri, storage.basename(uri) or face_id, int(label), accepted_output)
                 counts["accepted"] += 1
     verdict = {"source": source, "model": model, **verdict}
-    storage.write_text(storage.join(output, BATCH_REPORT_NAME), json.dumps(verdict, indent=1))
+    storage.write_text(storage.join(output, BATCH_REPORT), json.dumps(verdict, indent=1))
     page = report_page.render_batch(verdict, _batch_figures(verdict, rows[0]))
-    storage.write_text(storage.join(output, BATCH_PAGE_NAME), page)
+    storage.write_text(storage.join(output, BATCH_PAGE), page)
     report = {
         "source": source,
         "model": model,
-        "uncertain_band": settings["band"],
+        "uncertain_band": context["band"],
         "counts": counts,
         "rejected": [r for s in sidecars for r in s["rejected"]],
-        "ignored_files": ignored,
+        "ignored_files": context["ignored"],
     }
-    storage.write_text(storage.join(output, REPORT_NAME), json.dumps(report, indent=2) + "\n")
+    storage.write_text(storage.join(output, SCORE_REPORT), json.dumps(report, indent=2) + "\n")
     return verdict
 
 
-def _read_rows(output: str, parts: Sequence[Part]) -> tuple[list[list[str]], list[list[str]]]:
+def _read_rows(output: str, names: Sequence[str]) -> tuple[list[list[str]], list[list[str]]]:
     """Every part's prediction rows and input-statistics rows, in input order."""
     predictions: list[list[str]] = []
     stats: list[list[str]] = []
-    for part in parts:
-        base = storage.join(output, PARTS_DIR, part.name)
-        predictions += list(csv.reader(io.StringIO(storage.read_text(base + ".csv"))))
-        stats += list(csv.reader(io.StringIO(storage.read_text(base + STATS_SUFFIX))))
+    for name in names:
+        rows_uri, stats_uri = _data(output, name)
+        predictions += list(csv.reader(io.StringIO(storage.read_text(rows_uri))))
+        stats += list(csv.reader(io.StringIO(storage.read_text(stats_uri))))
     assert [r[0] for r in predictions] == [r[0] for r in stats]
     return predictions, stats
 

@@ -28,21 +28,26 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any
 
-from glasses import storage
+from glasses import parts, storage
+from glasses.artifacts import (
+    SHARD_METADATA,
+    SHARD_REPORT,
+    SPLITS,
+    UNLABELLED,
+    ManifestRow,
+    ShardMetadata,
+    SplitInfo,
+)
 from glasses.console import Progress
 from glasses.errors import InputError
 from glasses.images import DEFAULT_MAX_PIXELS, ImageRejected, load_image
-from glasses.ingest import SPLITS, ManifestRow, read_manifest
+from glasses.ingest import read_manifest
 from glasses.tfrecord import TFRecordWriter, encode_example
 
 log = logging.getLogger(__name__)
 
-METADATA_NAME = "metadata.json"
-REPORT_NAME = "shard_report.json"
-PARTS_DIR = "_parts"
 IMAGE_ENCODING = "raw"  # uint8 HxWx3, row-major; "png" was measured and rejected, see README
 DEFAULT_SHARD_SIZE = 450  # a 4500-row split gives 10 shards, as in the paper
-UNLABELLED = -1
 FORMAT_VERSION = 1
 
 
@@ -76,7 +81,7 @@ def plan_shards(
     plans: list[ShardPlan] = []
     for split in SPLITS:
         members = [r for r in rows if r.split == split]
-        count = -(-len(members) // shard_size)
+        count = parts.count(len(members), shard_size)
         plans.extend(
             ShardPlan(
                 split,
@@ -92,15 +97,11 @@ def plan_shards(
 
 def _write_shard(plan: ShardPlan, output: str, resolution: int, max_pixels: int) -> dict[str, Any]:
     """Write one shard, then its sidecar; returns the sidecar. Runs in a worker process."""
-    part_uri = storage.join(output, PARTS_DIR, plan.name + ".json")
     digest = plan.digest(resolution, max_pixels)
     shard_uri = storage.join(output, plan.name)
-    try:
-        previous = json.loads(storage.read_text(part_uri))
-        if previous.get("digest") == digest and storage.exists(shard_uri):
-            return dict(previous)  # finished by an earlier run: identical bytes, skip
-    except FileNotFoundError:
-        pass
+    previous = parts.finished(output, plan.name, digest, [shard_uri])
+    if previous is not None:
+        return dict(previous)  # finished by an earlier run: identical bytes, skip
     records, classes = 0, Counter[str]()
     rejected: list[dict[str, str]] = []
     with storage.open_write(shard_uri) as f:
@@ -132,7 +133,7 @@ def _write_shard(plan: ShardPlan, output: str, resolution: int, max_pixels: int)
         "bytes": size,
         "rejected": rejected,
     }
-    storage.write_text(part_uri, json.dumps(part, indent=1) + "\n")
+    parts.write_sidecar(output, plan.name, part)
     return part
 
 
@@ -163,27 +164,27 @@ def shard(
         raise InputError(f"--shard-size must be at least 1, got {shard_size}")
     if compression not in ("NONE", "GZIP"):
         raise InputError(f"--compression must be NONE or GZIP, got {compression!r}")
-    if num_workers < 1 or not 0 <= worker_index < num_workers:
-        raise InputError(
-            f"--worker-index must be in [0, --num-workers), got {worker_index} of {num_workers}"
-        )
+    parts.check_worker(num_workers, worker_index)
     start = time.perf_counter()
     rows = read_manifest(manifest)
     if not rows:
         raise InputError(f"{manifest}: no rows to shard")
     plans = plan_shards(rows, shard_size, compression)
-    mine = plans[worker_index::num_workers]
-    mine_order = {p.name: k for k, p in enumerate(mine)}
+    context = {"manifest": manifest, "resolution": resolution, "shard_size": shard_size,
+               "compression": compression}  # fmt: skip
+    digests = [(p.name, p.digest(resolution, max_pixels)) for p in plans]
+    parts.Plan("shard", digests, context).write(output)
+    mine = parts.mine(plans, num_workers, worker_index)
     workers = max(1, min(workers or os.cpu_count() or 1, len(mine)))
     log.info(
         "shard: worker %d/%d writes %d of %d shards with %d processes",
         worker_index, num_workers, len(mine), len(plans), workers,
     )  # fmt: skip
-    parts: list[dict[str, Any]] = []
+    written: list[dict[str, Any]] = []
     with Progress("shard", sum(len(p.rows) for p in mine)) as progress:
         if workers == 1:
             for plan in mine:
-                parts.append(_write_shard(plan, output, resolution, max_pixels))
+                written.append(_write_shard(plan, output, resolution, max_pixels))
                 progress.update(len(plan.rows))
         else:
             with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
@@ -191,41 +192,28 @@ def shard(
                     pool.submit(_write_shard, p, output, resolution, max_pixels): p for p in mine
                 }
                 for future in as_completed(futures):
-                    parts.append(future.result())
+                    written.append(future.result())
                     progress.update(len(futures[future].rows))
-        parts.sort(key=lambda part: mine_order[part["shard"]])
-    complete = _finish_if_complete(plans, output, manifest, resolution, shard_size, max_pixels)
     return ShardSummary(
-        shards_written=len(parts),
-        records=sum(p["records"] for p in parts),
-        rejected=sum(len(p["rejected"]) for p in parts),
+        shards_written=len(written),
+        records=sum(p["records"] for p in written),
+        rejected=sum(len(p["rejected"]) for p in written),
         seconds=time.perf_counter() - start,
-        complete=complete,
+        complete=finish(output),
     )
 
 
-def _finish_if_complete(
-    plans: Sequence[ShardPlan],
-    output: str,
-    manifest: str,
-    resolution: int,
-    shard_size: int,
-    max_pixels: int,
-) -> bool:
-    parts: list[dict[str, Any]] = []
-    for plan in plans:
-        try:
-            part = json.loads(
-                storage.read_text(storage.join(output, PARTS_DIR, plan.name + ".json"))
-            )
-        except FileNotFoundError:
-            return False  # another worker's shards are still to come; it will finish up
-        if part.get("digest") != plan.digest(resolution, max_pixels):
-            return False
-        parts.append(part)
-    splits: dict[str, Any] = {}
+def finish(output: str) -> bool:
+    """Write ``metadata.json`` and ``shard_report.json`` once every shard of the plan is done
+    (False before): gathers what the workers wrote and needs nothing but ``output``."""
+    plan = parts.Plan.read(output, "shard")
+    found = parts.collect(output, plan, lambda name: [storage.join(output, name)])
+    if found is None:
+        return False
+    context = plan.context
+    splits: dict[str, SplitInfo] = {}
     for split in SPLITS:
-        mine = [p for p in parts if p["split"] == split]
+        mine = [p for p in found if p["split"] == split]
         classes: Counter[str] = Counter()
         for p in mine:
             classes.update(p["class_counts"])
@@ -234,34 +222,35 @@ def _finish_if_complete(
             "class_counts": dict(sorted(classes.items())),
             "shards": [p["shard"] for p in mine],
         }
-    rejected = [r for p in parts for r in p["rejected"]]
-    records = sum(p["records"] for p in parts)
-    rows = sum(p["rows"] for p in parts)
+    rejected = [r for p in found for r in p["rejected"]]
+    records = sum(p["records"] for p in found)
+    rows = sum(p["rows"] for p in found)
     assert rows == records + len(rejected)
-    metadata = {
+    metadata: ShardMetadata = {
         "format_version": FORMAT_VERSION,
-        "manifest": manifest,
-        "resolution": resolution,
-        "image_shape": [resolution, resolution, 3],
+        "manifest": context["manifest"],
+        "resolution": context["resolution"],
+        "image_shape": [context["resolution"], context["resolution"], 3],
         "image_encoding": IMAGE_ENCODING,
         "image_dtype": "uint8",
         "features": {"image": "bytes", "label": "int64 (-1 = unlabelled)", "id": "bytes"},
-        "compression": plans[0].compression if plans else "NONE",
-        "shard_size": shard_size,
+        "compression": context["compression"],
+        "shard_size": context["shard_size"],
         "splits": splits,
         "records": records,
-        "total_bytes": sum(p["bytes"] for p in parts),
+        "total_bytes": sum(p["bytes"] for p in found),
     }
     report = {"manifest_rows": rows, "records_written": records, "rejected": rejected}
-    storage.write_text(storage.join(output, REPORT_NAME), json.dumps(report, indent=2) + "\n")
-    storage.write_text(storage.join(output, METADATA_NAME), json.dumps(metadata, indent=2) + "\n")
+    storage.write_text(storage.join(output, SHARD_REPORT), json.dumps(report, indent=2) + "\n")
+    storage.write_text(storage.join(output, SHARD_METADATA), json.dumps(metadata, indent=2) + "\n")
     return True
 
 
-def read_metadata(shards: str) -> dict[str, Any]:
-    uri = storage.join(shards, METADATA_NAME)
+def read_metadata(shards: str) -> ShardMetadata:
+    """``SHARDS/metadata.json``, checked: the one way every step reads shards' metadata."""
+    uri = storage.join(shards, SHARD_METADATA)
     try:
-        metadata: dict[str, Any] = json.loads(storage.read_text(uri))
+        metadata: ShardMetadata = json.loads(storage.read_text(uri))
     except FileNotFoundError as err:
         if not storage.is_gcs(shards) and not os.path.isdir(shards):
             raise InputError(
@@ -271,7 +260,6 @@ def read_metadata(shards: str) -> dict[str, Any]:
             f"{uri} not found: shards are incomplete (is every --worker-index done?)"
         ) from err
     if metadata.get("format_version") != FORMAT_VERSION:
-        raise InputError(
-            f"{uri}: format_version {metadata.get('format_version')} is not {FORMAT_VERSION}"
-        )
+        found = metadata.get("format_version")
+        raise InputError(f"{uri}: format_version {found} is not {FORMAT_VERSION}")
     return metadata

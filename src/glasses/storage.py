@@ -262,6 +262,35 @@ def copy_tree(src: str, dst: str) -> int:
     return len(files)
 
 
+@contextlib.contextmanager
+def working_copy(remote: str, prefix: str) -> Iterator[str]:
+    """A local scratch folder holding what ``remote`` holds (nothing on a first run), removed
+    on exit: for libraries that write only local files (Keras checkpoints, Keras Tuner state)
+    and whose progress the caller mirrors back with ``copy_tree(work, remote)``."""
+    work = tempfile.mkdtemp(prefix=prefix)
+    try:
+        copy_tree(remote, work)
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def cached_copy(uri: str, key: str) -> str:
+    """A local path of ``uri``: itself when local; else a copy in the local cache
+    ($GLASSES_CACHE_DIR or the temp folder), fetched once per ``key`` (which should change
+    whenever the remote file may have)."""
+    if not is_gcs(uri):
+        return uri
+    folder = os.environ.get("GLASSES_CACHE_DIR") or os.path.join(
+        tempfile.gettempdir(), "glasses-cache"
+    )
+    os.makedirs(folder, exist_ok=True)
+    local = os.path.join(folder, f"{key[:16]}-{basename(uri)}")
+    if not os.path.exists(local):
+        copy(uri, local)
+    return local
+
+
 def delete_tree(uri: str) -> None:
     """Remove every file below ``uri``; nothing there is fine."""
     if not is_gcs(uri):

@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from glasses import storage
+from glasses.artifacts import GROUND_TRUTH, LABELLED_CSV, UNLABELLED_CSV
 from glasses.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 IMAGE_DIR = "faces-spring-2020/faces-spring-2020"
 LATENT_DIM = 512
 GLASSES_FRACTION = 0.635  # the real data's share of "glasses" labels
-GROUND_TRUTH_NAME = "ground_truth.csv"
 
 RGB = tuple[int, int, int]
 
@@ -430,8 +430,8 @@ def _write_tables(
             writer.writerow([int(ids[r]), *values, *([int(given[r])] if with_label else [])])
         return buf.getvalue()
 
-    storage.write_text(storage.join(out, "train.csv"), table(range(n_labelled), True))
-    storage.write_text(storage.join(out, "test.csv"), table(range(n_labelled, len(ids)), False))
+    storage.write_text(storage.join(out, LABELLED_CSV), table(range(n_labelled), True))
+    storage.write_text(storage.join(out, UNLABELLED_CSV), table(range(n_labelled, len(ids)), False))
 
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -453,4 +453,4 @@ def _write_tables(
             t.id, t.glasses, int(given[r]) if labelled else "", int(flipped[r]),
             t.frame_style, f"{t.frame_width:.4f}", int(t.tinted), t.distractor,
         ])  # fmt: skip
-    storage.write_text(storage.join(out, GROUND_TRUTH_NAME), buf.getvalue())
+    storage.write_text(storage.join(out, GROUND_TRUTH), buf.getvalue())

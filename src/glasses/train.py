@@ -13,7 +13,6 @@ import dataclasses
 import json
 import logging
 import os
-import shutil
 import tempfile
 import time
 from collections.abc import Sequence
@@ -21,6 +20,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from glasses import health, plots, storage
+from glasses.artifacts import (
+    EXPORT_DIR,
+    HISTORY,
+    HPARAMS,
+    MODEL_FILE,
+    TRAINING_CURVES,
+    TRAINING_SUMMARY,
+)
 from glasses.dataset import make_dataset
 from glasses.dataset import mixup as mix_batches
 from glasses.errors import InputError
@@ -30,8 +37,6 @@ from glasses.shard import read_metadata
 log = logging.getLogger(__name__)
 
 BACKUP_DIR = "backup"
-HISTORY_NAME = "history.json"
-SUMMARY_NAME = "training.json"
 # val_loss is the Keras default; under label noise val_accuracy picks better epochs, because
 # validation loss punishes confident right answers on mislabelled validation faces
 MONITORS = ("val_loss", "val_accuracy")
@@ -107,7 +112,7 @@ def _callbacks(
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             for key, value in (logs or {}).items():
                 self.history.setdefault(key, [])[epoch:] = [float(value)]
-            with open(os.path.join(backup_local, HISTORY_NAME), "w") as f:
+            with open(os.path.join(backup_local, HISTORY), "w") as f:
                 json.dump(self.history, f)
             storage.copy_tree(backup_local, backup_remote)
 
@@ -196,14 +201,14 @@ def train(
 
     from glasses.losses import WARMUP_EPOCHS, DropRateSchedule  # imports keras, so not at the top
 
-    work = tempfile.mkdtemp(prefix="glasses-train-")
-    try:
-        backup_local = os.path.join(work, BACKUP_DIR)
-        backup_remote = storage.join(output, BACKUP_DIR)
-        storage.copy_tree(backup_remote, backup_local)
+    backup_remote = storage.join(output, BACKUP_DIR)
+    with (
+        storage.working_copy(backup_remote, "glasses-train-backup-") as backup_local,
+        tempfile.TemporaryDirectory(prefix="glasses-train-") as work,
+    ):
         previous: dict[str, list[float]] = {}
-        if os.path.exists(os.path.join(backup_local, HISTORY_NAME)):
-            with open(os.path.join(backup_local, HISTORY_NAME)) as f:
+        if os.path.exists(os.path.join(backup_local, HISTORY)):
+            with open(os.path.join(backup_local, HISTORY)) as f:
                 previous = json.load(f)
         with inputs.strategy.scope():
             model = build_model(hp, inputs.resolution)
@@ -234,8 +239,6 @@ def train(
         history = mirror.history
         _write_outputs(model, hp, history, work, output)
         storage.delete_tree(backup_remote)  # finished: a rerun starts afresh
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     # the epoch whose weights the model holds: EarlyStopping's own pick (it skips the warm-up and
     # restarts with a resumed run), or the last epoch when no epoch was a candidate
     best = stop.best_epoch if stop.best_weights is not None else len(history["loss"]) - 1
@@ -249,7 +252,7 @@ def train(
         seconds=time.perf_counter() - start,
     )
     summary = {**dataclasses.asdict(result), "monitor": monitor, "patience": patience}
-    storage.write_text(storage.join(output, SUMMARY_NAME), json.dumps(summary, indent=1) + "\n")
+    storage.write_text(storage.join(output, TRAINING_SUMMARY), json.dumps(summary, indent=1) + "\n")
     health.write_reference(output, data)  # what normal looks like, for score's batch report
     return result
 
@@ -276,12 +279,12 @@ def _write_outputs(
     out = os.path.join(work, "out")
     os.makedirs(out, exist_ok=True)
     served = servable(model, hp)
-    served.save(os.path.join(out, "model.keras"))
-    served.export(os.path.join(out, "export"), format="tf_saved_model", verbose=False)
-    with open(os.path.join(out, HISTORY_NAME), "w") as f:
+    served.save(os.path.join(out, MODEL_FILE))
+    served.export(os.path.join(out, EXPORT_DIR), format="tf_saved_model", verbose=False)
+    with open(os.path.join(out, HISTORY), "w") as f:
         json.dump(history, f, indent=1)
-    with open(os.path.join(out, "hparams.json"), "w") as f:
+    with open(os.path.join(out, HPARAMS), "w") as f:
         f.write(hp.to_json())
-    with open(os.path.join(out, "training_curves.png"), "wb") as f:
+    with open(os.path.join(out, TRAINING_CURVES), "wb") as f:
         f.write(plots.training_curves(history))
     storage.copy_tree(out, output)

@@ -19,13 +19,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import shutil
-import tempfile
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from glasses import storage
+from glasses.artifacts import BEST_HPARAMS, TRIALS
 from glasses.errors import InputError
 from glasses.model import HParams, build_model
 from glasses.train import distributed_inputs
@@ -94,12 +94,10 @@ def tune(
     import keras
     import keras_tuner as kt
 
-    work = tempfile.mkdtemp(prefix="glasses-tune-")
     state_remote = storage.join(output, STATE_DIR)
-    try:
-        restored = storage.copy_tree(state_remote, work)
-        if restored:
-            log.info("tune: resuming the search from %s (%d files)", state_remote, restored)
+    with storage.working_copy(state_remote, "glasses-tune-") as work:
+        if os.listdir(work):
+            log.info("tune: resuming the search from %s", state_remote)
         search = _make_tuner(
             kt,
             tuner,
@@ -147,9 +145,7 @@ def tune(
             raise InputError(f"tune: none of {len(trials)} trials finished; see the log above")
         best_score = min(scores)
         best = sample_hparams(search.get_best_hyperparameters(1)[0], search_space, base)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    storage.write_text(storage.join(output, "best_hparams.json"), best.to_json())
+    storage.write_text(storage.join(output, BEST_HPARAMS), best.to_json())
     document = {
         "tuner": tuner,
         "search_space": search_space,
@@ -157,7 +153,7 @@ def tune(
         "epochs_per_trial": epochs,
         "trials": trials,
     }
-    storage.write_text(storage.join(output, "trials.json"), json.dumps(document, indent=2) + "\n")
+    storage.write_text(storage.join(output, TRIALS), json.dumps(document, indent=2) + "\n")
     return TuneResult(best, best_score, len(trials), time.perf_counter() - start)
 
 
