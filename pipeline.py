@@ -29,7 +29,9 @@ from typing import Any
 from kfp import compiler, dsl, kubernetes
 
 import components as c
-from glasses import artifacts, console
+from glasses import artifacts, console, defaults
+from glasses.health import Thresholds
+from glasses.metrics import UNCERTAIN_HIGH, UNCERTAIN_LOW
 
 PIPELINE_NAME = "glasses"
 # the Kubernetes service account the steps run as (manifests/base/service-account.yaml)
@@ -101,27 +103,27 @@ def build_pipeline(settings: CompileSettings | None = None) -> Any:
     @dsl.pipeline(name=PIPELINE_NAME, description="Does this GAN face wear glasses?")
     def glasses_pipeline(
         source: str,
-        resolution: int = 64,
-        val_fraction: float = 0.1,
-        test_fraction: float = 0.1,
-        seed: int = 0,
-        tuner: str = "random",
-        max_trials: int = 5,
-        search_space: str = "architecture",
-        tune_epochs: int = 10,
-        epochs: int = 30,
+        resolution: int = defaults.RESOLUTION,
+        val_fraction: float = defaults.VAL_FRACTION,
+        test_fraction: float = defaults.TEST_FRACTION,
+        seed: int = defaults.SEED,
+        tuner: str = defaults.TUNER,
+        max_trials: int = defaults.MAX_TRIALS,
+        search_space: str = defaults.SEARCH_SPACE,
+        tune_epochs: int = defaults.TUNE_EPOCHS,
+        epochs: int = defaults.EPOCHS,
         batch_size: int = 0,
-        min_accuracy: float = 0.85,
-        max_regression: float = 0.01,
-        uncertain_low: float = 0.4,
-        uncertain_high: float = 0.6,
+        min_accuracy: float = defaults.MIN_ACCURACY,
+        max_regression: float = defaults.MAX_REGRESSION,
+        uncertain_low: float = UNCERTAIN_LOW,
+        uncertain_high: float = UNCERTAIN_HIGH,
         model_registry: str = "",
         score_source: str = "",
         accepted_output: str = "",
         num_shard_workers: int = 2,
         num_score_workers: int = 2,
-        max_uncertain_share: float = 0.15,
-        max_drift: float = 0.25,
+        max_uncertain_share: float = Thresholds.max_uncertain_share,
+        max_drift: float = Thresholds.max_drift,
     ) -> None:
         """Train, evaluate and run the glasses CNN.
 

@@ -125,15 +125,10 @@ def tune(
     tuning: Output[Artifact],
 ) -> None:
     """Keras Tuner search; tuner 'none' skips the search and hands on the default model."""
-    from glasses import artifacts, storage
     from glasses.console import setup
-    from glasses.model import HParams
     from glasses.tune import tune as run
 
     setup(tensorflow=True)  # our logging level; TensorFlow imported without its chatter
-    if tuner == "none":
-        storage.write_text(storage.join(tuning.path, artifacts.BEST_HPARAMS), HParams().to_json())
-        return
     run(
         shards.path,
         tuning.path,

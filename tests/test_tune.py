@@ -69,3 +69,11 @@ def test_bad_arguments(train_shards: Path, tmp_path: Path) -> None:
         tune(str(train_shards), str(tmp_path), search_space="everything")
     with pytest.raises(InputError, match="--max-trials"):
         tune(str(train_shards), str(tmp_path), max_trials=0)
+
+
+def test_tuner_none_hands_on_the_starting_hyperparameters(tmp_path: Path) -> None:
+    """The pipeline's `tuner: none` is the command line's too: no search, no data read."""
+    result = tune(str(tmp_path / "no-shards-needed"), str(tmp_path / "out"), tuner="none",
+                  base=BASE)  # fmt: skip
+    assert result.trials == 0 and result.best == BASE
+    assert HParams.load(str(tmp_path / "out" / "best_hparams.json")) == BASE

@@ -12,12 +12,15 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
-from glasses import __version__, console
+from glasses import __version__, console, defaults
 from glasses.errors import InputError
 from glasses.health import Thresholds
 from glasses.images import DEFAULT_MAX_PIXELS
-from glasses.shard import DEFAULT_SHARD_SIZE
+from glasses.metrics import UNCERTAIN_HIGH, UNCERTAIN_LOW
+from glasses.shard import COMPRESSIONS, DEFAULT_SHARD_SIZE
 from glasses.storage import StorageError
+from glasses.train import MONITORS
+from glasses.tune import NO_TUNER, SEARCH_SPACES, TUNERS
 
 Handler = Callable[[argparse.Namespace], None]
 TENSORFLOW_STEPS = ("tune", "train", "evaluate", "score")
@@ -197,8 +200,12 @@ def _score(args: argparse.Namespace) -> None:
 
 
 def _band(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--uncertain-low", type=float, default=0.4, help="uncertain band's low end")
-    p.add_argument("--uncertain-high", type=float, default=0.6, help="uncertain band's high end")
+    p.add_argument(
+        "--uncertain-low", type=float, default=UNCERTAIN_LOW, help="uncertain band's low end"
+    )
+    p.add_argument(
+        "--uncertain-high", type=float, default=UNCERTAIN_HIGH, help="uncertain band's high end"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -236,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="share of labelled rows whose label is flipped (the real data: ~0.115)",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--seed", type=int, default=defaults.SEED, help="random seed")
     p.add_argument(
         "--workers", type=int, default=None, help="processes on this machine (default: all cores)"
     )
@@ -246,18 +253,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", required=True, help="folder or gs:// prefix in the Kaggle layout")
     p.add_argument("--output", required=True, help="folder or gs:// prefix for manifest.csv")
     p.add_argument(
-        "--val-fraction", type=float, default=0.1, help="share of labelled rows for validation"
+        "--val-fraction",
+        type=float,
+        default=defaults.VAL_FRACTION,
+        help="share of labelled rows for validation",
     )
     p.add_argument(
-        "--test-fraction", type=float, default=0.1, help="share of labelled rows for the test"
+        "--test-fraction",
+        type=float,
+        default=defaults.TEST_FRACTION,
+        help="share of labelled rows for the test",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the split hash")
+    p.add_argument("--seed", type=int, default=defaults.SEED, help="seed of the split hash")
     p.set_defaults(handler=_ingest)
 
     p = step("shard", "resize images into TFRecord shards")
     p.add_argument("--manifest", required=True, help="manifest.csv written by ingest")
     p.add_argument("--output", required=True, help="folder or gs:// prefix for the shards")
-    p.add_argument("--resolution", type=int, default=64, help="side in pixels")
+    p.add_argument("--resolution", type=int, default=defaults.RESOLUTION, help="side in pixels")
     p.add_argument(
         "--shard-size",
         type=int,
@@ -265,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="records per shard",
     )
     p.add_argument(
-        "--compression", choices=["NONE", "GZIP"], default="NONE", help="shard file compression"
+        "--compression", choices=COMPRESSIONS, default="NONE", help="shard file compression"
     )
     p.add_argument(
         "--workers", type=int, default=None, help="processes on this machine (default: all cores)"
@@ -285,40 +298,63 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True, help="folder or gs:// prefix for the model")
     p.add_argument("--hparams", help="hyperparameters JSON, e.g. tune's best_hparams.json")
     p.add_argument(
-        "--epochs", type=int, default=30, help="most epochs (early stopping ends sooner)"
+        "--epochs",
+        type=int,
+        default=defaults.EPOCHS,
+        help="most epochs (early stopping ends sooner)",
     )
     p.add_argument("--batch-size", type=int, default=None, help="per replica (default: hparams)")
     p.add_argument(
         "--patience",
         type=int,
-        default=10,
+        default=defaults.PATIENCE,
         help="early-stopping patience in epochs (after the warm-up)",
     )
     p.add_argument(
         "--monitor",
-        choices=["val_loss", "val_accuracy"],
+        choices=MONITORS,
         default="val_loss",
         help="what early stopping watches (val_accuracy copes better with noisy labels)",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--seed", type=int, default=defaults.SEED, help="random seed")
     p.set_defaults(handler=_train)
 
     p = step("tune", "search hyperparameters with Keras Tuner")
     p.add_argument("--data", required=True, help="shards folder or gs:// prefix")
     p.add_argument("--output", required=True, help="folder or gs:// prefix for the results")
     p.add_argument(
-        "--tuner", choices=["random", "hyperband", "bayesian"], default="random", help="search"
+        "--tuner",
+        choices=[*TUNERS, NO_TUNER],
+        default=defaults.TUNER,
+        help="the search; none hands on the default hyperparameters",
     )
     p.add_argument(
         "--search-space",
-        choices=["architecture", "learning_rate", "all"],
-        default="architecture",
+        choices=SEARCH_SPACES,
+        default=defaults.SEARCH_SPACE,
         help="what is searched: the network, Adam's schedule, or both",
     )
-    p.add_argument("--max-trials", type=int, default=5, help="trials (hyperband sizes its own)")
-    p.add_argument("--epochs", type=int, default=10, help="epochs per trial")
-    p.add_argument("--patience", type=int, default=3, help="early-stopping patience per trial")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument(
+        "--max-trials",
+        type=int,
+        default=defaults.MAX_TRIALS,
+        help="trials (hyperband sizes its own)",
+    )
+    p.add_argument(
+        "--epochs",
+        "--tune-epochs",
+        dest="epochs",
+        type=int,
+        default=defaults.TUNE_EPOCHS,
+        help="epochs per trial (the pipeline's tune_epochs)",
+    )
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=defaults.TUNE_PATIENCE,
+        help="early-stopping patience per trial",
+    )
+    p.add_argument("--seed", type=int, default=defaults.SEED, help="random seed")
     p.add_argument("--hparams", help="starting hyperparameters for what is not searched")
     p.set_defaults(handler=_tune)
 
@@ -328,7 +364,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True, help="folder or gs:// prefix for the results")
     _band(p)
     p.add_argument(
-        "--min-accuracy", type=float, default=0.85, help="accuracy a model needs to be blessed"
+        "--min-accuracy",
+        type=float,
+        default=defaults.MIN_ACCURACY,
+        help="accuracy a model needs to be blessed",
     )
     p.add_argument(
         "--baseline",
@@ -337,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max-regression",
         type=float,
-        default=0.01,
+        default=defaults.MAX_REGRESSION,
         help="how much accuracy below the baseline still blesses",
     )
     p.set_defaults(handler=_evaluate)

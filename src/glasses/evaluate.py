@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from glasses import plots, registry, report, storage
+from glasses import defaults, plots, registry, report, storage
 from glasses.artifacts import (
     EVALUATION_PAGE,
     HISTORY,
@@ -32,7 +32,15 @@ from glasses.artifacts import (
 )
 from glasses.dataset import make_dataset
 from glasses.errors import InputError
-from glasses.metrics import check_band, classification_metrics, correct, predicted, uncertain
+from glasses.metrics import (
+    UNCERTAIN_HIGH,
+    UNCERTAIN_LOW,
+    check_band,
+    classification_metrics,
+    correct,
+    predicted,
+    uncertain,
+)
 from glasses.predict import Predictor
 from glasses.shard import read_metadata
 
@@ -138,11 +146,11 @@ def evaluate(
     data: str,
     model: str,
     output: str,
-    uncertain_low: float = 0.4,
-    uncertain_high: float = 0.6,
-    min_accuracy: float = 0.85,
+    uncertain_low: float = UNCERTAIN_LOW,
+    uncertain_high: float = UNCERTAIN_HIGH,
+    min_accuracy: float = defaults.MIN_ACCURACY,
     baseline: str | None = None,
-    max_regression: float = 0.01,
+    max_regression: float = defaults.MAX_REGRESSION,
     split: str = "test",
 ) -> Evaluation:
     """Score ``split`` of ``data`` with ``model``; write metrics.json, report.html and the

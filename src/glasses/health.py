@@ -24,7 +24,7 @@ import numpy as np
 
 from glasses import storage
 from glasses.artifacts import REFERENCE
-from glasses.metrics import predicted, uncertain
+from glasses.metrics import UNCERTAIN_HIGH, UNCERTAIN_LOW, predicted, uncertain
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,9 @@ def profile(
     }
 
 
-def write_reference(model_dir: str, data: str, band: tuple[float, float] = (0.4, 0.6)) -> None:
+def write_reference(
+    model_dir: str, data: str, band: tuple[float, float] = (UNCERTAIN_LOW, UNCERTAIN_HIGH)
+) -> None:
     """MODEL/reference.json from the validation split, scored by the saved model: what normal
     looks like, so `glasses score --model MODEL` can tell a batch that is not."""
     from glasses.dataset import make_dataset

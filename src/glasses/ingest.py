@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from glasses import storage
+from glasses import defaults, storage
 from glasses.artifacts import (
     INGEST_REPORT,
     LABELLED_CSV,
@@ -167,8 +167,8 @@ def _validate_fractions(val_fraction: float, test_fraction: float) -> None:
 def ingest(
     source: str,
     output: str,
-    val_fraction: float = 0.1,
-    test_fraction: float = 0.1,
+    val_fraction: float = defaults.VAL_FRACTION,
+    test_fraction: float = defaults.TEST_FRACTION,
     seed: int = 0,
 ) -> IngestReport:
     """Validate ``source`` and write ``output``/manifest.csv and ``output``/ingest_report.json."""

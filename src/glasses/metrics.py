@@ -99,6 +99,10 @@ def reliability(labels: np.ndarray, probs: np.ndarray, bins: int = 10) -> dict[s
     return {"ece": float(ece), "bins": rows}
 
 
+# the uncertain band's defaults: the one place every command line and the pipeline read them
+UNCERTAIN_LOW, UNCERTAIN_HIGH = 0.4, 0.6
+
+
 def check_band(low: float, high: float) -> None:
     """The uncertain band must be a sub-interval of [0, 1]."""
     if not 0.0 <= low <= high <= 1.0:
@@ -113,8 +117,8 @@ def uncertain(probs: np.ndarray, low: float, high: float) -> np.ndarray:
 def classification_metrics(
     labels: np.ndarray,
     probs: np.ndarray,
-    uncertain_low: float = 0.4,
-    uncertain_high: float = 0.6,
+    uncertain_low: float = UNCERTAIN_LOW,
+    uncertain_high: float = UNCERTAIN_HIGH,
     calibration_bins: int = 10,
 ) -> dict[str, Any]:
     """Every number evaluate reports for one set of labelled predictions."""

@@ -46,7 +46,7 @@ from glasses.dataset import local_shard_file, shard_file_batches
 from glasses.errors import InputError
 from glasses.images import DEFAULT_MAX_PIXELS, ImageRejected, load_described
 from glasses.ingest import read_manifest
-from glasses.metrics import check_band, predicted, uncertain
+from glasses.metrics import UNCERTAIN_HIGH, UNCERTAIN_LOW, check_band, predicted, uncertain
 from glasses.predict import Predictor
 from glasses.shard import read_metadata
 
@@ -251,8 +251,8 @@ def score(
     model: str,
     source: str,
     output: str,
-    uncertain_low: float = 0.4,
-    uncertain_high: float = 0.6,
+    uncertain_low: float = UNCERTAIN_LOW,
+    uncertain_high: float = UNCERTAIN_HIGH,
     split: str = "unlabelled",
     accepted_output: str | None = None,
     batch_size: int = 256,

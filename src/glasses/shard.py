@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any
 
-from glasses import parts, storage
+from glasses import defaults, parts, storage
 from glasses.artifacts import (
     SHARD_METADATA,
     SHARD_REPORT,
@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 IMAGE_ENCODING = "raw"  # uint8 HxWx3, row-major; "png" was measured and rejected, see README
 DEFAULT_SHARD_SIZE = 450  # a 4500-row split gives 10 shards, as in the paper
 FORMAT_VERSION = 1
+COMPRESSIONS = ("NONE", "GZIP")
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ class ShardSummary:
 def shard(
     manifest: str,
     output: str,
-    resolution: int = 64,
+    resolution: int = defaults.RESOLUTION,
     shard_size: int = DEFAULT_SHARD_SIZE,
     compression: str = "NONE",
     workers: int | None = None,
@@ -162,7 +163,7 @@ def shard(
         raise InputError(f"--resolution must be between 8 and 1024, got {resolution}")
     if shard_size < 1:
         raise InputError(f"--shard-size must be at least 1, got {shard_size}")
-    if compression not in ("NONE", "GZIP"):
+    if compression not in COMPRESSIONS:
         raise InputError(f"--compression must be NONE or GZIP, got {compression!r}")
     parts.check_worker(num_workers, worker_index)
     start = time.perf_counter()

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from glasses import health, plots, storage
+from glasses import defaults, health, plots, storage
 from glasses.artifacts import (
     EXPORT_DIR,
     HISTORY,
@@ -176,9 +176,9 @@ def train(
     data: str,
     output: str,
     hparams: HParams | None = None,
-    epochs: int = 30,
+    epochs: int = defaults.EPOCHS,
     batch_size: int | None = None,
-    patience: int = 10,
+    patience: int = defaults.PATIENCE,
     seed: int = 0,
     callbacks: Sequence[Any] = (),
     monitor: str = "val_loss",

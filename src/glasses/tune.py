@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from glasses import storage
+from glasses import defaults, storage
 from glasses.artifacts import BEST_HPARAMS, TRIALS
 from glasses.errors import InputError
 from glasses.model import HParams, build_model
@@ -32,6 +32,7 @@ from glasses.train import distributed_inputs
 
 log = logging.getLogger(__name__)
 
+NO_TUNER = "none"
 TUNERS = ("random", "hyperband", "bayesian")
 SEARCH_SPACES = ("architecture", "learning_rate", "all")
 STATE_DIR = "state"
@@ -70,17 +71,19 @@ class TuneResult:
 def tune(
     data: str,
     output: str,
-    tuner: str = "random",
-    search_space: str = "architecture",
-    max_trials: int = 5,
-    epochs: int = 10,
-    patience: int = 3,
+    tuner: str = defaults.TUNER,
+    search_space: str = defaults.SEARCH_SPACE,
+    max_trials: int = defaults.MAX_TRIALS,
+    epochs: int = defaults.TUNE_EPOCHS,
+    patience: int = defaults.TUNE_PATIENCE,
     seed: int = 0,
     base: HParams | None = None,
 ) -> TuneResult:
-    """Search, then write ``output``/best_hparams.json and ``output``/trials.json."""
-    if tuner not in TUNERS:
-        raise InputError(f"--tuner must be one of {', '.join(TUNERS)}, got {tuner!r}")
+    """Search, then write ``output``/best_hparams.json and ``output``/trials.json. Tuner
+    ``none`` searches nothing and hands on ``base`` (the defaults): the pipeline's way to skip
+    tuning, the same on the command line."""
+    if tuner not in (*TUNERS, NO_TUNER):
+        raise InputError(f"--tuner must be one of {', '.join((*TUNERS, NO_TUNER))}, got {tuner!r}")
     if search_space not in SEARCH_SPACES:
         raise InputError(
             f"--search-space must be one of {', '.join(SEARCH_SPACES)}, got {search_space!r}"
@@ -89,6 +92,9 @@ def tune(
         raise InputError(f"--max-trials and --epochs must be >= 1, got {max_trials}, {epochs}")
     base = base or HParams()
     start = time.perf_counter()
+    if tuner == NO_TUNER:
+        storage.write_text(storage.join(output, BEST_HPARAMS), base.to_json())
+        return TuneResult(base, float("nan"), 0, time.perf_counter() - start)
     inputs = distributed_inputs(data, base.batch_size, seed, base.mixup)
 
     import keras
