@@ -75,3 +75,23 @@ def trained_model(train_shards: Path, tmp_path_factory: pytest.TempPathFactory) 
     small = HParams(conv_blocks=2, filters=16, dense_units=32, dropout=0.3, batch_size=16)
     train(str(train_shards), str(out), hparams=small, epochs=8, patience=8, seed=1)
     return out
+
+
+SLOW_FIXTURES = {"trained_model", "train_shards", "first_run"}  # train a model or run the DAG
+SLOW_MODULES = {"test_train", "test_tune", "test_noisy_labels", "test_pipeline_local"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`slow` on every test that trains a model or runs the DAG, so `pytest -m "not slow"`
+    is the quick loop over every module's logic; `make test` runs everything but the image
+    tests, which run only when asked for by name (`-m image`: make test-image)."""
+    for item in items:
+        module = item.module.__name__ if item.module else ""
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or module in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+    if "image" in (config.getoption("-m") or ""):
+        return
+    image = [item for item in items if item.get_closest_marker("image")]
+    if image:
+        config.hook.pytest_deselected(items=image)
+        items[:] = [item for item in items if not item.get_closest_marker("image")]

@@ -14,7 +14,7 @@ import pytest
 from dockerfile_parse import DockerfileParser
 
 import components
-from glasses import __version__, storage
+from glasses import __version__, storage, testing
 
 REPO = Path(__file__).parent.parent
 GLASSES = str(Path(sys.executable).parent / "glasses")
@@ -131,13 +131,14 @@ def as_local_command(words: list[str], data: Path) -> list[str]:
     return [GLASSES, *(re.sub(r"^/data(?=/|$)", str(data), a) for a in args)]
 
 
+@pytest.mark.slow  # trains and tunes
 def test_readme_docker_commands_run(tmp_path: Path, gcs_emulator: str) -> None:
     commands = readme_docker_commands()
     steps = [words[words.index("$IMAGE") + 1] for words in commands]
     assert steps == ["synth", "ingest", "shard", "tune", "train", "evaluate", "score", "ingest"]
     gpu = commands[steps.index("train")]
     assert "--gpus" in gpu  # train is shown on GPUs
-    storage._client().create_bucket("my-bucket")
+    testing.create_bucket("my-bucket")
     data = tmp_path / "data"
     for words in commands:
         command = as_local_command(words, data)

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import docker_engine
-from glasses import __version__, storage, synth
+from glasses import __version__, storage, synth, testing
 from test_docker import readme_docker_lines
 
 pytestmark = pytest.mark.image
@@ -120,7 +120,7 @@ def test_readme_docker_commands_run_in_the_image(
     adc.parent.mkdir(parents=True)
     adc.write_text(json.dumps({"type": "authorized_user", "client_id": "x",
                                "client_secret": "x", "refresh_token": "x"}))  # fmt: skip
-    storage._client().create_bucket("my-bucket")
+    testing.create_bucket("my-bucket")
     env = {**os.environ, "IMAGE": cpu_image, "HOME": str(home)}
     for line in readme_docker_lines():
         if "--gpus" in line and "nvidia" not in runtimes:

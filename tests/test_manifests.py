@@ -43,11 +43,16 @@ def test_renders_and_validates(folder: str) -> None:
 
 
 def test_every_resource_file_validates_on_its_own() -> None:
-    for path in MANIFESTS.rglob("*.yaml"):
-        if path.name == "kustomization.yaml" or "overlays" in path.parts:
-            continue  # overlay files are partial patches
+    paths = [
+        p for p in sorted(MANIFESTS.rglob("*.yaml"))
+        if p.name != "kustomization.yaml" and "overlays" not in p.parts  # overlays: patches
+    ]  # fmt: skip
+    kinds = []
+    for path in paths:
         for obj in yaml.safe_load_all(path.read_text()):
             kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+            kinds.append(obj["kind"])
+    assert sorted(set(kinds)) == ["ConfigMap", "RoleBinding", "ServiceAccount"], paths
 
 
 def test_names_agree_with_pipeline() -> None:

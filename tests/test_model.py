@@ -52,6 +52,8 @@ def test_augmentation_is_a_training_only_switch() -> None:
     images = np.random.default_rng(1).integers(0, 256, (4, 16, 16, 3), dtype=np.uint8)
     first = np.asarray(model(images, training=False))
     assert np.array_equal(first, np.asarray(model(images, training=False)))  # serving: no noise
+    trained = [np.asarray(model(images, training=True)) for _ in range(4)]
+    assert any(not np.allclose(t, trained[0]) for t in trained[1:])  # training: random flips/shifts
 
 
 def test_model_takes_uint8_images_and_returns_probabilities() -> None:

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 import components
+import glasses
 import pipeline
 
 GOLDEN = Path(__file__).parent / "golden" / "glasses_pipeline.yaml"
@@ -88,7 +89,7 @@ def test_gpu_settings_if_parallel_for_and_image(tmp_path: Path) -> None:
     assert all(e["container"]["resources"].get("cpuRequest") for e in executors.values())
     assert all(e["container"]["resources"].get("memoryRequest") for e in executors.values())
     assert {e["container"]["image"] for e in executors.values()} == {components.DEFAULT_IMAGE}
-    assert components.DEFAULT_IMAGE.endswith(":0.1.0")  # the package version
+    assert components.DEFAULT_IMAGE.endswith(f":{glasses.__version__}")  # the package version
 
     k8s = spec["platform"]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
     for name in ("exec-train", "exec-tune"):

@@ -6,6 +6,7 @@ makes the same HTTP calls it makes against Google; subprocesses inherit the vari
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from collections.abc import Iterator
@@ -16,6 +17,15 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def create_bucket(name: str) -> None:
+    """A bucket on the emulator, if it is not there yet."""
+    from google.api_core.exceptions import Conflict
+    from google.cloud import storage as gcs
+
+    with contextlib.suppress(Conflict):  # made by an earlier test of the session
+        gcs.Client().create_bucket(name)
 
 
 @contextmanager
