@@ -1,0 +1,65 @@
+"""The pipeline's parameters, read from the pipeline function itself, and the checking of
+values given in a --config file or on the command line.
+"""
+
+import functools
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
+from components.dag import build_pipeline
+
+# ---- parameters: one list, from the pipeline's own signature --------------------------------
+
+
+@functools.cache
+def pipeline_parameters() -> dict[str, inspect.Parameter]:
+    """The pipeline function's parameters (built once: building the DAG is not free)."""
+    func = build_pipeline().pipeline_func
+    return dict(inspect.signature(func).parameters)
+
+
+def type_of(param: inspect.Parameter) -> type:
+    kind: type = param.annotation  # real types: this module has no postponed annotations
+    return kind
+
+
+class ConfigError(Exception):
+    """A parameter file or value the pipeline cannot take; the message names it."""
+
+
+def load_config(path: str) -> dict[str, Any]:
+    """Pipeline arguments from a YAML mapping: known keys, right types."""
+    import yaml
+
+    try:
+        with open(path) as f:
+            values = yaml.safe_load(f)
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read ({err.strerror})") from err
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not YAML ({err})") from err
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: expected a mapping of pipeline parameters")
+    return check_arguments(values, path)
+
+
+def check_arguments(values: Mapping[str, Any], source: str) -> dict[str, Any]:
+    params = pipeline_parameters()
+    unknown = sorted(set(values) - set(params))
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown parameter(s) {', '.join(unknown)}; known: {', '.join(params)}"
+        )
+    checked: dict[str, Any] = {}
+    for name, value in values.items():
+        kind = type_of(params[name])
+        ok = isinstance(value, kind) and not isinstance(value, bool)
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if not ok:
+            raise ConfigError(f"{source}: {name}={value!r} should be {kind.__name__}")
+        checked[name] = value
+    return checked
