@@ -12,7 +12,6 @@ nothing but the output folder (``finish``), without the inputs, the model or the
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -43,11 +42,6 @@ def count(items: int, size: int) -> int:
 def mine(parts: Sequence[T], num_workers: int, worker_index: int) -> list[T]:
     """This worker's share of the parts, in global order."""
     return list(parts[worker_index::num_workers])
-
-
-def digest(*pieces: object) -> str:
-    """sha256 of the pieces' JSON: a part's identity."""
-    return hashlib.sha256(json.dumps(pieces, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def uri(output: str, name: str) -> str:
