@@ -5,7 +5,8 @@ A model is trained on synthetic faces (its reference profile is written with it)
 of faces from the same generator, never seen in training, is cut into batches of 200:
 - in-distribution: the faces as they are (every batch should be healthy);
 - darkened: pixel values x 0.6; blurred: Gaussian blur of radius 1.5 px at 128 px;
-- class mix: 95 % faces with glasses (the generator's mix is about 63.5 %).
+- class mix: 95 % faces with glasses (the generator's mix is about 63.5 %);
+- another drawing style: the same kind of people drawn by `glasses synth --style portrait`.
 Each batch is scored with `glasses score` at the default thresholds, and the share flagged
 unhealthy is printed per kind, with the reasons.
 """
@@ -82,6 +83,14 @@ def main() -> None:
             chunk = with_glasses[b * 190 : (b + 1) * 190] + without[b * 10 : (b + 1) * 10]
             batches.append(
                 ("95 % glasses", _batch(tmp / f"mix-{b}", chunk, SHIFTS["in-distribution"]))
+            )
+        synth.synth(str(tmp / "portrait"), count=BATCH * args.shifted, size=SIZE, seed=2,
+                    unlabelled_fraction=0.0, style="portrait")  # fmt: skip
+        drawn = sorted((tmp / "portrait" / NESTED).glob("face-*.png"))
+        for b in range(args.shifted):
+            chunk = drawn[b * BATCH : (b + 1) * BATCH]
+            batches.append(
+                ("portrait style", _batch(tmp / f"style-{b}", chunk, SHIFTS["in-distribution"]))
             )
         flagged: Counter[str] = Counter()
         total: Counter[str] = Counter()

@@ -19,6 +19,7 @@ from glasses.images import DEFAULT_MAX_PIXELS
 from glasses.metrics import UNCERTAIN_HIGH, UNCERTAIN_LOW
 from glasses.shard import COMPRESSIONS, DEFAULT_SHARD_SIZE
 from glasses.storage import StorageError
+from glasses.synth import STYLES
 from glasses.train import MONITORS
 from glasses.tune import NO_TUNER, SEARCH_SPACES, TUNERS
 
@@ -51,6 +52,7 @@ def _synth(args: argparse.Namespace) -> None:
         label_noise=args.label_noise,
         seed=args.seed,
         workers=args.workers,
+        style=args.style,
     )
     print(
         f"synth: wrote {summary.images} faces ({summary.labelled} labelled, "
@@ -246,6 +248,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=defaults.SEED, help="random seed")
     p.add_argument(
         "--workers", type=int, default=None, help="processes on this machine (default: all cores)"
+    )
+    p.add_argument(
+        "--style",
+        choices=STYLES,
+        default="classic",
+        help="drawing style: the same people and labels in a different hand",
     )
     p.set_defaults(handler=_synth)
 
