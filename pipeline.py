@@ -51,7 +51,7 @@ from components.parameters import (  # noqa: F401
     pipeline_parameters,
     type_of,
 )
-from glasses import console
+from glasses import artifacts, console
 
 # ---- command line ---------------------------------------------------------------------------
 
@@ -182,6 +182,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"  metrics:     {result.metrics}")
         print(f"  model:       {result.model}")
         print(f"  predictions: {result.predictions or 'none (model not blessed)'}")
+        if result.predictions is not None:
+            health = json.loads((result.predictions.parent / artifacts.BATCH_REPORT).read_text())
+            verdict = (
+                "healthy" if health["healthy"] else "UNHEALTHY: " + "; ".join(health["reasons"])
+            )
+            print(f"  batch:       {verdict} ({result.predictions.parent / artifacts.BATCH_PAGE})")
         return 0
     if not args.host:
         raise ConfigError("--submit and --schedule need --host (the KFP API endpoint)")
