@@ -184,8 +184,9 @@ def evaluate(
     log.info("evaluate: %s", reason)
     storage.write_text(storage.join(output, METRICS), json.dumps(metrics, indent=2) + "\n")
     storage.write_text(storage.join(output, TEST_PREDICTIONS), _predictions_csv(scored, metrics))
-    figures = _report_figures(predictor, scored, metrics, model)
-    page = report.render(metrics, figures, training_facts(model, data))
+    history = _read_json(storage.join(model, HISTORY))
+    figures = _report_figures(predictor, scored, metrics, model, history)
+    page = report.render(metrics, figures, training_facts(model, data, history))
     storage.write_text(storage.join(output, EVALUATION_PAGE), page)
     log.info("evaluate: %d faces in %.1fs", len(scored.ids), time.perf_counter() - start)
     return Evaluation(metrics, blessed, reason)
@@ -220,43 +221,46 @@ def _grid_indices(scored: LabelledPredictions, low: float, high: float) -> list[
     return [int(i) for i in chosen]  # in that order: the grid shows them first
 
 
-def training_facts(model: str, data: str) -> dict[str, Any]:
-    """What a reviewer asks next, from the model folder and the shards: hyperparameters,
-    epochs, the epoch kept, split sizes, the share of training labels left out. Models from
-    before training.json existed give what they have."""
+def _read_json(uri: str) -> Any:
+    """A JSON file's content, or None where it is missing or not JSON (older models)."""
+    try:
+        return json.loads(storage.read_text(uri))
+    except (FileNotFoundError, ValueError):
+        return None
 
-    def read(uri: str) -> Any:
-        try:
-            return json.loads(storage.read_text(uri))
-        except (FileNotFoundError, ValueError):
-            return None
 
+def training_facts(model: str, data: str, history: Any) -> dict[str, Any]:
+    """What a reviewer asks next, from the model folder, its history and the shards:
+    hyperparameters, epochs, the epoch kept, split sizes, the share of training labels left
+    out. Models from before training.json existed give what they have."""
     facts: dict[str, Any] = {}
-    hparams = read(storage.join(model, HPARAMS))
+    hparams = _read_json(storage.join(model, HPARAMS))
     if isinstance(hparams, dict):
         facts["hyperparameters"] = hparams
-    summary = read(storage.join(model, TRAINING_SUMMARY))
+    summary = _read_json(storage.join(model, TRAINING_SUMMARY))
     if isinstance(summary, dict):
         facts.update({k: summary[k] for k in ("epochs_run", "epoch_kept", "monitor")
                       if k in summary})  # fmt: skip
-    history = read(storage.join(model, HISTORY))
     if isinstance(history, dict) and history.get("drop_rate"):
         facts["labels_left_out"] = float(history["drop_rate"][-1])
-    metadata = read(storage.join(data, SHARD_METADATA))
+    metadata = _read_json(storage.join(data, SHARD_METADATA))
     if isinstance(metadata, dict):
         facts["split_sizes"] = {k: v["records"] for k, v in metadata.get("splits", {}).items()}
     return facts
 
 
 def _report_figures(
-    predictor: Predictor, scored: LabelledPredictions, metrics: dict[str, Any], model: str
+    predictor: Predictor,
+    scored: LabelledPredictions,
+    metrics: dict[str, Any],
+    model: str,
+    history: Any,
 ) -> dict[str, bytes]:
     low, high = metrics["uncertain_band"]
     figures: dict[str, bytes] = {}
-    try:
-        history = json.loads(storage.read_text(storage.join(model, HISTORY)))
+    if isinstance(history, dict):
         figures["training_curves"] = plots.training_curves(history)
-    except FileNotFoundError:
+    else:
         log.warning("evaluate: %s has no history.json; the report has no training curves", model)
     cm = metrics["confusion_matrix"]
     figures["confusion_matrix"] = plots.confusion_matrix(cm["matrix"], cm["labels"])

@@ -181,17 +181,22 @@ def describe(data: bytes) -> str:
         return ""
 
 
+def _read(uri: str) -> bytes:
+    try:
+        return storage.read_bytes(uri)
+    except FileNotFoundError as err:
+        raise ImageRejected("file not found") from err
+
+
 def load_image(uri: str, resolution: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Read and prepare one image; a missing file is a rejection like a corrupt one."""
-    return load_described(uri, resolution, max_pixels)[0]
+    return decode_and_resize(_read(uri), resolution, max_pixels)
 
 
 def load_described(
     uri: str, resolution: int, max_pixels: int = DEFAULT_MAX_PIXELS
 ) -> tuple[np.ndarray, str]:
-    """load_image's pixels and the file's size and mode (``describe``)."""
-    try:
-        data = storage.read_bytes(uri)
-    except FileNotFoundError as err:
-        raise ImageRejected("file not found") from err
+    """load_image's pixels and the file's size and mode (``describe``), for score's batch
+    health report; shard, which does not report them, reads no second header."""
+    data = _read(uri)
     return decode_and_resize(data, resolution, max_pixels), describe(data)

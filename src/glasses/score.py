@@ -463,14 +463,15 @@ def finish(
     names = [name for name, _ in plan.parts]
     model = model or context["model"]
     source, accepted_output = context["source"], context["accepted_output"] or None
+    rows_text = [storage.read_text(_data(output, name)[0]) for name in names]
     with storage.open_write(storage.join(output, PREDICTIONS)) as f:
         f.write((",".join(HEADER) + "\n").encode())
-        for name in names:
-            f.write(storage.read_bytes(_data(output, name)[0]))
+        for text in rows_text:
+            f.write(text.encode())
     keys = ("inputs", "scored", "glasses", "no_glasses", "uncertain", "rejected", "accepted")
     counts = {k: sum(s["counts"][k] for s in sidecars) for k in keys}
     assert counts["inputs"] == counts["scored"] + counts["rejected"]
-    rows = _read_rows(output, names)
+    rows = _parse_rows(output, names, rows_text)
     probabilities = np.array([float(r[2]) for r in rows[0]])
     stats = np.array([[float(v) for v in r[1:-1]] for r in rows[1]]).reshape(
         -1, len(health.INPUT_STATS)
@@ -501,14 +502,16 @@ def finish(
     return verdict
 
 
-def _read_rows(output: str, names: Sequence[str]) -> tuple[list[list[str]], list[list[str]]]:
-    """Every part's prediction rows and input-statistics rows, in input order."""
+def _parse_rows(
+    output: str, names: Sequence[str], rows_text: Sequence[str]
+) -> tuple[list[list[str]], list[list[str]]]:
+    """Every part's prediction rows (from their text, already read) and input-statistics
+    rows, in input order."""
     predictions: list[list[str]] = []
     stats: list[list[str]] = []
-    for name in names:
-        rows_uri, stats_uri = _data(output, name)
-        predictions += list(csv.reader(io.StringIO(storage.read_text(rows_uri))))
-        stats += list(csv.reader(io.StringIO(storage.read_text(stats_uri))))
+    for name, text in zip(names, rows_text, strict=True):
+        predictions += list(csv.reader(io.StringIO(text)))
+        stats += list(csv.reader(io.StringIO(storage.read_text(_data(output, name)[1]))))
     assert [r[0] for r in predictions] == [r[0] for r in stats]
     return predictions, stats
 
