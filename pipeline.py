@@ -44,7 +44,7 @@ from components.launchers import (  # noqa: F401
     check_backend,
     run_local,
 )
-from components.parameters import (  # noqa: F401
+from components.parameters import (
     ConfigError,
     check_arguments,
     load_config,
@@ -120,11 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def arguments_from(args: argparse.Namespace) -> dict[str, Any]:
     values = load_config(args.config) if args.config else {}
-    for name in pipeline_parameters():
-        given = getattr(args, f"param_{name}")
-        if given is not None:
-            values[name] = given
-    return values
+    flags = {
+        name: getattr(args, f"param_{name}")
+        for name in pipeline_parameters()
+        if getattr(args, f"param_{name}") is not None
+    }
+    return values | check_arguments(flags, "command line")
 
 
 def settings_from(args: argparse.Namespace) -> CompileSettings:
@@ -178,6 +179,13 @@ def _dispatch(args: argparse.Namespace) -> int:
             verdict = "blessed" if m["blessed"] else "NOT blessed"
             print(f"  accuracy {m['accuracy']:.4f} on {m['examples']} test faces; "
                   f"{verdict}: {m['blessing']['reason']}")  # fmt: skip
+            if m.get("accuracy_unflagged") is not None:
+                print(f"  accuracy {m['accuracy_unflagged']:.4f} on the {m['unflagged_faces']} "
+                      "test faces whose labels the audit did not flag")  # fmt: skip
+        if result.audit is not None:
+            found = json.loads((result.audit / artifacts.AUDIT_REPORT).read_text())
+            print(f"  audit:       {found['flagged']} of {found['faces']} labels flagged; "
+                  f"review {result.audit / artifacts.AUDIT_PAGE}")  # fmt: skip
         print(f"  report:      {result.report}")
         print(f"  metrics:     {result.metrics}")
         print(f"  model:       {result.model}")

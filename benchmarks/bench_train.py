@@ -1,9 +1,11 @@
 """Training throughput from the shards against the same images held in memory.
 
 The input pipeline (read, parse, cache, shuffle, batch, prefetch) should cost under 10 %:
-the model, not the data, must be the bottleneck. Each measurement trains the default model in
-a fresh process (a second model in the same process runs up to 40 % slower, which would swamp
-the difference); modes alternate and each runs twice, best of two. The first epoch (tracing,
+the model, not the data, must be the bottleneck. Also measured: what op determinism
+(``tf.config.experimental.enable_op_determinism``, on in glasses.train) costs. Each
+measurement trains the default model in a fresh process (a second model in the same process
+runs up to 40 % slower, which would swamp the difference); modes alternate and each runs
+twice, best of two. The first epoch (tracing,
 cache filling) is not timed.
 """
 
@@ -32,6 +34,8 @@ shards, mode, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 batch = HParams().batch_size
 dataset = make_dataset(shards, "train", batch, shuffle=True)
 records = sum(int(x.shape[0]) for x, _ in make_dataset(shards, "train", 256))
+if mode == "deterministic":
+    tf.config.experimental.enable_op_determinism()
 if mode == "memory":
     xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in make_dataset(shards, "train", 256)])
     x, y = np.concatenate(xs), np.concatenate(ys)
@@ -68,17 +72,21 @@ def main() -> None:
         ingest(raw, os.path.join(tmp, "ingested"))
         shards = os.path.join(tmp, "shards")
         shard(os.path.join(tmp, "ingested", "manifest.csv"), shards, resolution=64)
-        runs: dict[str, list[float]] = {"shards": [], "memory": []}
+        runs: dict[str, list[float]] = {"shards": [], "memory": [], "deterministic": []}
         records = 0.0
-        for mode in ("shards", "memory", "memory", "shards"):
+        order = ("shards", "memory", "deterministic", "deterministic", "memory", "shards")
+        for mode in order:
             figures = _measure(shards, mode)
             runs[mode].append(figures["rate"])
             records = figures["records"]
     from_shards, from_memory = max(runs["shards"]), max(runs["memory"])
+    deterministic = max(runs["deterministic"])
     print(f"train default model at 64 px, {records:.0f} images, batch {HParams().batch_size}, CPU:")
     print(f"  from shards:     {from_shards:7.1f} images/s (best of 2 fresh processes)")
     print(f"  from memory:     {from_memory:7.1f} images/s (best of 2 fresh processes)")
     print(f"  input pipeline cost: {1 - from_shards / from_memory:6.1%} (goal < 10 %)")
+    print(f"  from shards, op determinism on: {deterministic:7.1f} images/s; "
+          f"{deterministic / from_shards:.2f} of the rate without it")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ compared with the true labels in ground_truth.csv. The test split's accuracy aga
 labels is printed beside it.
 
     python benchmarks/quality.py [--styles classic portrait] [--noise 0 0.115]
-        [--seeds 0 1 2 3 4] [--eval-count 1000] [--monitor val_loss] [--patience 10]
+        [--seeds 0 1 2 3 4] [--eval-count 1000] [--monitor val_accuracy] [--patience 10]
         [--hparams '{"drop_noisy": 0}']
 """
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from glasses import synth
+from glasses import defaults, synth
 from glasses.dataset import make_dataset
 from glasses.ingest import ingest
 from glasses.model import HParams
@@ -85,7 +85,7 @@ def run(
     eval_count: int = 1000,
     size: int = 256,
     resolution: int = 64,
-    monitor: str = "val_loss",
+    monitor: str = defaults.MONITOR,
     patience: int = 10,
     epochs: int = 30,
 ) -> list[Result]:
@@ -184,7 +184,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--resolution", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--monitor", default="val_loss")
+    parser.add_argument("--monitor", default=defaults.MONITOR)
     parser.add_argument("--patience", type=int, default=10)  # glasses train's default
     parser.add_argument("--hparams", default="{}", help="JSON overrides of the defaults")
     args = parser.parse_args()

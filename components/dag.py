@@ -44,16 +44,21 @@ RESOURCES: dict[str, Resources] = {
     "fingerprint-source": Resources("250m", "512Mi"),
     "fan-out": Resources("100m", "256Mi"),
     "ingest": Resources("500m", "1Gi"),
+    "ingest-audited": Resources("500m", "1Gi"),
     "shard": Resources("2", "4Gi"),
     "merge-shards": Resources("1", "2Gi"),
     "tune": Resources("4", "16Gi"),
     "train": Resources("4", "16Gi"),
     "evaluate": Resources("2", "8Gi"),
+    "evaluate-audited": Resources("2", "8Gi"),
+    "audit": Resources("4", "16Gi"),
+    "merge-audit": Resources("1", "2Gi"),
     "publish": Resources("500m", "1Gi"),
     "score": Resources("2", "4Gi"),
     "merge-scores": Resources("1", "4Gi"),
 }
-GPU_STEPS = ("tune", "train")
+GPU_STEPS = ("tune", "train", "audit")
+AUDIT_MODES = ("off", "report", "drop")
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,10 @@ def build_pipeline(settings: CompileSettings | None = None) -> Any:
         num_score_workers: int = 2,
         max_uncertain_share: float = Thresholds.max_uncertain_share,
         max_drift: float = Thresholds.max_drift,
+        label_corrections: str = "",
+        audit: str = "off",
+        audit_folds: int = 5,
+        num_audit_workers: int = 5,
     ) -> None:
         """Train, evaluate and run the glasses CNN.
 
@@ -131,87 +140,152 @@ def build_pipeline(settings: CompileSettings | None = None) -> Any:
             num_score_workers: Parallel score workers.
             max_uncertain_share: A scored batch with a larger share of uncertain faces is unhealthy.
             max_drift: Largest KS distance (or class-share difference) of a scored batch from the model's reference.
+            label_corrections: CSV (id,label or Label Studio's export) or gs:// URI of label fixes for ingest; empty = none.
+            audit: Label audit: off, report (flag wrong-looking labels, publish the review page), or drop (also train on the labels it trusts).
+            audit_folds: Folds of the label audit (one model each).
+            num_audit_workers: Parallel audit workers (GPU tasks), each doing one or more folds.
         """  # noqa: E501
         fingerprint = _configure(c.fingerprint_source(source=source), s, caching=False)
-        manifest = _configure(
-            c.ingest(
-                source=source,
-                source_fingerprint=fingerprint.output,
-                val_fraction=val_fraction,
-                test_fraction=test_fraction,
-                seed=seed,
-            ),
-            s,
-        ).outputs["manifest"]
-        shard_workers = _configure(c.fan_out(count=num_shard_workers), s)
-        with dsl.ParallelFor(shard_workers.output, name="shard-workers") as index:
-            part = _configure(
-                c.shard(
-                    manifest=manifest,
-                    resolution=resolution,
-                    num_workers=num_shard_workers,
-                    worker_index=index,
-                ),
-                s,
-            )
-        shards = _configure(c.merge_shards(parts=dsl.Collected(part.outputs["shards"])), s).outputs[
-            "shards"
-        ]
-        tuning = _configure(
-            c.tune(
-                shards=shards,
-                tuner=tuner,
-                search_space=search_space,
-                max_trials=max_trials,
-                epochs=tune_epochs,
-                seed=seed,
-            ),
-            s,
-        ).outputs["tuning"]
-        model = _configure(
-            c.train(shards=shards, tuning=tuning, epochs=epochs, batch_size=batch_size, seed=seed),
-            s,
-        ).outputs["model"]
-        # the registry changes between runs under the same name: never reuse a cached verdict
-        evaluation = _configure(
-            c.evaluate(
-                shards=shards,
-                model=model,
-                model_registry=model_registry,
-                min_accuracy=min_accuracy,
-                max_regression=max_regression,
-                uncertain_low=uncertain_low,
-                uncertain_high=uncertain_high,
-            ),
-            s,
-            caching=False,
-        )
-        with dsl.If(evaluation.outputs["Output"] == True, name="blessed"):  # noqa: E712
-            published = _configure(
-                c.publish(
-                    model=model,
-                    evaluation=evaluation.outputs["evaluation"],
-                    model_registry=model_registry,
-                ),
-                s,
-                caching=False,
-            )
-            scoring = ScoreInputs(
-                model, shards, uncertain_low, uncertain_high, accepted_output, num_score_workers,
-                max_uncertain_share, max_drift,
-            )  # fmt: skip
-            _score_fan_out(s, scoring, source="", label="unlabelled", after=published)
-            with dsl.If(score_source != "", name="new-faces"):
-                _score_fan_out(s, scoring, source=score_source, label="new-faces", after=published)
+        ingest_args = {
+            "source": source,
+            "source_fingerprint": fingerprint.output,
+            "val_fraction": val_fraction,
+            "test_fraction": test_fraction,
+            "seed": seed,
+            "label_corrections": label_corrections,
+        }
+        manifest = _configure(c.ingest(**ingest_args), s).outputs["manifest"]
+        shards = _shard_fan_out(s, manifest, resolution, num_shard_workers)
+        fit = TrainInputs(
+            tuner, search_space, max_trials, tune_epochs, epochs, batch_size, seed,
+            model_registry, min_accuracy, max_regression, uncertain_low, uncertain_high,
+        )  # fmt: skip
+        folds = AuditInputs(audit_folds, epochs, seed, num_audit_workers)
+        # the unlabelled split is the same in every branch's shards: score reads the first
+        scoring = ScoreInputs(
+            shards, uncertain_low, uncertain_high, accepted_output, num_score_workers,
+            max_uncertain_share, max_drift, score_source,
+        )  # fmt: skip
+        # three exclusive branches, each training, gating and scoring its own model (KFP's
+        # local runner cannot pick an artifact out of branches with dsl.OneOf)
+        with dsl.If(audit == "drop", name="audit-drop"):
+            audited = _audit_fan_out(s, shards, folds)
+            fixed = _configure(c.ingest_audited(**ingest_args, audit=audited), s)
+            fixed_shards = _shard_fan_out(s, fixed.outputs["manifest"], resolution,
+                                          num_shard_workers, label="audited")  # fmt: skip
+            _train_to_score(s, fixed_shards, fit, audited, scoring)
+        with dsl.Elif(audit == "report", name="audit-report"):
+            _train_to_score(s, shards, fit, _audit_fan_out(s, shards, folds), scoring)
+        with dsl.Else(name="no-audit"):
+            _train_to_score(s, shards, fit, None, scoring)
 
     return glasses_pipeline
 
 
+def _shard_fan_out(
+    s: CompileSettings, manifest: Any, resolution: Any, workers: Any, label: str = ""
+) -> Any:
+    """shard over ``workers`` parallel tasks, then one task gathers their shards."""
+    fan = _configure(c.fan_out(count=workers), s)
+    name = f"shard-{label}-workers" if label else "shard-workers"
+    with dsl.ParallelFor(fan.output, name=name) as index:
+        part = _configure(
+            c.shard(manifest=manifest, resolution=resolution, num_workers=workers,
+                    worker_index=index),
+            s,
+        )  # fmt: skip
+    merged = c.merge_shards(parts=dsl.Collected(part.outputs["shards"]))
+    if label:
+        merged.set_display_name(f"shards-{label}")
+    return _configure(merged, s).outputs["shards"]
+
+
+@dataclass(frozen=True)
+class AuditInputs:
+    """The pipeline channels the audit's fold tasks take."""
+
+    folds: Any
+    epochs: Any
+    seed: Any
+    workers: Any
+
+
+def _audit_fan_out(s: CompileSettings, shards: Any, i: AuditInputs) -> Any:
+    """The audit's folds over ``i.workers`` parallel GPU tasks, then cleanlab in one task."""
+    fan = _configure(c.fan_out(count=i.workers), s)
+    with dsl.ParallelFor(fan.output, name="audit-workers") as index:
+        part = _configure(
+            c.audit(shards=shards, folds=i.folds, epochs=i.epochs, seed=i.seed,
+                    num_workers=i.workers, worker_index=index),
+            s,
+        )  # fmt: skip
+    merged = _configure(c.merge_audit(parts=dsl.Collected(part.outputs["audit_parts"])), s)
+    return merged.outputs["audit"]
+
+
+@dataclass(frozen=True)
+class TrainInputs:
+    """The pipeline channels tune, train and evaluate take."""
+
+    tuner: Any
+    search_space: Any
+    max_trials: Any
+    tune_epochs: Any
+    epochs: Any
+    batch_size: Any
+    seed: Any
+    model_registry: Any
+    min_accuracy: Any
+    max_regression: Any
+    uncertain_low: Any
+    uncertain_high: Any
+
+
+def _train_to_score(
+    s: CompileSettings, shards: Any, i: TrainInputs, audit: Any, scoring: "ScoreInputs"
+) -> None:
+    """tune, train and evaluate on ``shards`` (evaluate also reports on the faces the audit
+    did not flag, when there is one); a blessed model is published and scores the unlabelled
+    split and any new faces."""
+    tuning = _configure(
+        c.tune(shards=shards, tuner=i.tuner, search_space=i.search_space,
+               max_trials=i.max_trials, epochs=i.tune_epochs, seed=i.seed),
+        s,
+    ).outputs["tuning"]  # fmt: skip
+    model = _configure(
+        c.train(shards=shards, tuning=tuning, epochs=i.epochs, batch_size=i.batch_size,
+                seed=i.seed),
+        s,
+    ).outputs["model"]  # fmt: skip
+    gate = {
+        "shards": shards,
+        "model": model,
+        "model_registry": i.model_registry,
+        "min_accuracy": i.min_accuracy,
+        "max_regression": i.max_regression,
+        "uncertain_low": i.uncertain_low,
+        "uncertain_high": i.uncertain_high,
+    }
+    # the registry changes between runs under the same name: never reuse a cached verdict
+    task = c.evaluate(**gate) if audit is None else c.evaluate_audited(**gate, audit=audit)
+    evaluation = _configure(task, s, caching=False)
+    with dsl.If(evaluation.outputs["Output"] == True, name="blessed"):  # noqa: E712
+        published = _configure(
+            c.publish(model=model, evaluation=evaluation.outputs["evaluation"],
+                      model_registry=i.model_registry),
+            s,
+            caching=False,
+        )  # fmt: skip
+        _score_fan_out(s, model, scoring, source="", label="unlabelled", after=published)
+        with dsl.If(scoring.score_source != "", name="new-faces"):
+            _score_fan_out(s, model, scoring, source=scoring.score_source, label="new-faces",
+                           after=published)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class ScoreInputs:
-    """The pipeline channels every score task takes."""
+    """The pipeline channels every score task takes (besides the model)."""
 
-    model: Any
     shards: Any
     uncertain_low: Any
     uncertain_high: Any
@@ -219,13 +293,16 @@ class ScoreInputs:
     workers: Any
     max_uncertain_share: Any
     max_drift: Any
+    score_source: Any
 
 
-def _score_fan_out(s: CompileSettings, i: ScoreInputs, source: Any, label: str, after: Any) -> Any:
+def _score_fan_out(
+    s: CompileSettings, model: Any, i: ScoreInputs, source: Any, label: str, after: Any
+) -> Any:
     """score over ``i.workers`` parallel tasks, then one task gathers their parts."""
     caching = label == "unlabelled"  # new faces arrive under the same folder name: always rescore
     common = {
-        "model": i.model,
+        "model": model,
         "shards": i.shards,
         "source": source,
         "uncertain_low": i.uncertain_low,
@@ -236,7 +313,7 @@ def _score_fan_out(s: CompileSettings, i: ScoreInputs, source: Any, label: str, 
     with dsl.ParallelFor(fan.output, name=f"score-{label}-workers") as index:
         part = _configure(c.score(**common, num_workers=i.workers, worker_index=index), s, caching)
     merged = c.merge_scores(
-        model=i.model,
+        model=model,
         max_uncertain_share=i.max_uncertain_share,
         max_drift=i.max_drift,
         parts=dsl.Collected(part.outputs["predictions"]),

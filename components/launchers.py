@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
@@ -32,6 +33,7 @@ class LocalRun:
     model: Path
     metrics: Path
     predictions: Path | None
+    audit: Path | None = None  # the label audit's folder, when audit was report or drop
 
 
 def docker_runner(root: Path, arguments: Mapping[str, Any]) -> Any:
@@ -119,14 +121,31 @@ def run_local(
     with _local_runner_quiet():
         build_pipeline(settings)(**arguments)
     (run_dir,) = [p for p in root.iterdir() if p not in before and p.name.startswith(PIPELINE_NAME)]
-    predictions = run_dir / "merge-scores" / "predictions" / artifacts.PREDICTIONS
+    # the local runner names a task's folder after its compiled name (train, train-2, ...);
+    # only one audit branch ran, so each step has one folder, and the unlabelled split's
+    # scoring is compiled before the new faces'
+    evaluate = _task_dir(run_dir, "evaluate-audited") or _task_dir(run_dir, "evaluate")
+    evaluate = evaluate or run_dir / "evaluate"
+    train = _task_dir(run_dir, "train") or run_dir / "train"
+    scores = _task_dir(run_dir, "merge-scores")
+    predictions = scores / "predictions" / artifacts.PREDICTIONS if scores else None
+    audit = _task_dir(run_dir, "merge-audit")
     return LocalRun(
         run_dir=run_dir,
-        report=run_dir / "evaluate" / "evaluation" / artifacts.EVALUATION_PAGE,
-        model=run_dir / "train" / "model",
-        metrics=run_dir / "evaluate" / "evaluation" / artifacts.METRICS,
-        predictions=predictions if predictions.exists() else None,
+        report=evaluate / "evaluation" / artifacts.EVALUATION_PAGE,
+        model=train / "model",
+        metrics=evaluate / "evaluation" / artifacts.METRICS,
+        predictions=predictions if predictions and predictions.exists() else None,
+        audit=audit / "audit" if audit else None,
     )
+
+
+def _task_dir(run_dir: Path, task: str) -> Path | None:
+    """The folder of ``task`` (or ``task-2``, ``task-3``... the first that exists)."""
+    pattern = re.compile(rf"{re.escape(task)}(-[0-9]+)?")
+    found = [p for p in run_dir.iterdir() if pattern.fullmatch(p.name)]
+    return min(found, key=lambda p: int(p.name.rsplit("-", 1)[1]) if p.name != task else 1,
+               default=None)  # fmt: skip
 
 
 def synthetic_source(root: str, count: int, size: int) -> str:

@@ -7,7 +7,10 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from components.dag import build_pipeline
+from components.dag import AUDIT_MODES, build_pipeline
+
+# parameters whose string values come from a fixed set (the DAG branches on them)
+CHOICES: dict[str, tuple[str, ...]] = {"audit": AUDIT_MODES}
 
 # ---- parameters: one list, from the pipeline's own signature --------------------------------
 
@@ -61,5 +64,8 @@ def check_arguments(values: Mapping[str, Any], source: str) -> dict[str, Any]:
             value, ok = float(value), True
         if not ok:
             raise ConfigError(f"{source}: {name}={value!r} should be {kind.__name__}")
+        if name in CHOICES and value not in CHOICES[name]:
+            raise ConfigError(f"{source}: {name}={value!r} should be one of "
+                              f"{', '.join(CHOICES[name])}")  # fmt: skip
         checked[name] = value
     return checked

@@ -51,17 +51,47 @@ def ingest(
     val_fraction: float,
     test_fraction: float,
     seed: int,
+    label_corrections: str,
     manifest: Output[Dataset],
 ) -> None:
-    """Validate the dataset and write manifest.csv with its split (source_fingerprint is only
-    part of the cache key)."""
+    """Validate the dataset and write manifest.csv with its split, applying the label
+    corrections file if one is given (source_fingerprint is only part of the cache key)."""
     from glasses.console import setup
     from glasses.ingest import ingest as run
 
     setup()  # our logging level, from pipeline.py --log-level
     counts = run(
-        source, manifest.path, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed
-    ).counts()
+        source, manifest.path, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed,
+        label_corrections=[label_corrections] if label_corrections else [],
+    ).counts()  # fmt: skip
+    manifest.metadata.update(
+        {k: v for k, v in counts.items() if isinstance(v, int)} | {"source": source}
+    )
+
+
+@_component
+def ingest_audited(
+    source: str,
+    source_fingerprint: str,
+    val_fraction: float,
+    test_fraction: float,
+    seed: int,
+    label_corrections: str,
+    audit: Input[Dataset],
+    manifest: Output[Dataset],
+) -> None:
+    """ingest again with the audit's corrections.csv applied after the given corrections file:
+    the manifest the audited model trains on."""
+    from glasses import artifacts, storage
+    from glasses.console import setup
+    from glasses.ingest import ingest as run
+
+    setup()  # our logging level, from pipeline.py --log-level
+    fixes = [label_corrections] if label_corrections else []
+    counts = run(
+        source, manifest.path, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed,
+        label_corrections=[*fixes, storage.join(audit.path, artifacts.CORRECTIONS)],
+    ).counts()  # fmt: skip
     manifest.metadata.update(
         {k: v for k, v in counts.items() if isinstance(v, int)} | {"source": source}
     )
@@ -186,35 +216,44 @@ def evaluate(
 ) -> bool:
     """Test-split metrics, the report and the blessing; the registry's latest model is the
     baseline. Returns whether the model is blessed."""
-    from glasses import artifacts, storage
     from glasses.console import setup
-    from glasses.evaluate import evaluate as run
-    from glasses.metrics import thin_roc
-    from glasses.report import summary_markdown
+    from glasses.kfp_outputs import evaluate_and_show
 
     setup(tensorflow=True)  # our logging level; TensorFlow imported without its chatter
-    result = run(
-        shards.path,
-        model.path,
-        evaluation.path,
-        uncertain_low=uncertain_low,
+    return evaluate_and_show(
+        shards.path, model.path, evaluation, metrics, classification, report, summary,
+        model_registry=model_registry, min_accuracy=min_accuracy, max_regression=max_regression,
+        uncertain_low=uncertain_low, uncertain_high=uncertain_high,
+    )  # fmt: skip
+
+
+@_component
+def evaluate_audited(
+    shards: Input[Dataset],
+    model: Input[Model],
+    audit: Input[Dataset],
+    model_registry: str,
+    min_accuracy: float,
+    max_regression: float,
+    uncertain_low: float,
+    uncertain_high: float,
+    evaluation: Output[Artifact],
+    metrics: Output[Metrics],
+    classification: Output[ClassificationMetrics],
+    report: Output[HTML],
+    summary: Output[Markdown],
+) -> bool:
+    """evaluate, plus the accuracy on the test faces whose labels the audit did not flag."""
+    from glasses.console import setup
+    from glasses.kfp_outputs import evaluate_and_show
+
+    setup(tensorflow=True)  # our logging level; TensorFlow imported without its chatter
+    return evaluate_and_show(
+        shards.path, model.path, evaluation, metrics, classification, report, summary,
+        model_registry=model_registry, audit=audit.path, min_accuracy=min_accuracy,
+        max_regression=max_regression, uncertain_low=uncertain_low,
         uncertain_high=uncertain_high,
-        min_accuracy=min_accuracy,
-        baseline=model_registry or None,
-        max_regression=max_regression,
-    )
-    m = result.metrics
-    for key in ("accuracy", "loss", "roc_auc", "precision", "recall", "f1", "ece"):
-        if m[key] is not None:
-            metrics.log_metric(key, round(float(m[key]), 6))
-    metrics.log_metric("uncertain_fraction", round(m["uncertain_fraction"], 6))
-    classification.log_confusion_matrix(m["confusion_matrix"]["labels"],
-                                        m["confusion_matrix"]["matrix"])  # fmt: skip
-    roc = thin_roc(m["roc_curve"])
-    classification.log_roc_curve(roc["fpr"], roc["tpr"], roc["thresholds"])
-    storage.copy(storage.join(evaluation.path, artifacts.EVALUATION_PAGE), report.path)
-    storage.write_text(summary.path, summary_markdown(m))
-    return bool(result.blessed)
+    )  # fmt: skip
 
 
 @_component
@@ -300,3 +339,52 @@ def merge_scores(
         batch_health.log_metric(f"drift_{test['statistic']}", round(float(test["distance"]), 6))
     batch_health.metadata["reasons"] = "; ".join(verdict["reasons"]) or "none"
     storage.copy(storage.join(predictions.path, artifacts.BATCH_PAGE), batch_report.path)
+
+
+@_component
+def audit(
+    shards: Input[Dataset],
+    folds: int,
+    epochs: int,
+    seed: int,
+    num_workers: int,
+    worker_index: int,
+    audit_parts: Output[Dataset],
+) -> None:
+    """One worker's folds of the label audit: a model per fold, trained on the other folds,
+    predicting its own."""
+    from glasses.audit import Settings
+    from glasses.audit import audit as run
+    from glasses.console import setup
+
+    setup(tensorflow=True)  # our logging level; TensorFlow imported without its chatter
+    settings = Settings(folds=folds, seed=seed, epochs=epochs)
+    run(shards.path, audit_parts.path, settings, num_workers=num_workers,
+        worker_index=worker_index)  # fmt: skip
+
+
+@_component
+def merge_audit(
+    parts: Input[list[Dataset]],
+    audit: Output[Dataset],
+    review: Output[HTML],
+    review_tasks: Output[Dataset],
+    audit_metrics: Output[Metrics],
+) -> None:
+    """Gather every fold and flag with cleanlab: label_issues.csv, corrections.csv, the
+    review page (shown as HTML) and the Label Studio tasks (a Dataset to import)."""
+    from glasses import artifacts, storage
+    from glasses.audit import finish
+    from glasses.console import setup
+
+    setup()  # our logging level, from pipeline.py --log-level
+    for part in parts:
+        storage.copy_tree(part.path, audit.path)
+    report = finish(audit.path)
+    audit.metadata.update({"faces": report["faces"], "flagged": report["flagged"]})
+    audit_metrics.log_metric("flagged", float(report["flagged"]))
+    audit_metrics.log_metric("flagged_share", round(float(report["flagged_share"]), 6))
+    for label, rate in report["estimated_noise_rate"].items():
+        audit_metrics.log_metric(f"estimated_noise_rate_{label}", round(float(rate), 6))
+    storage.copy(storage.join(audit.path, artifacts.AUDIT_PAGE), review.path)
+    storage.copy(storage.join(audit.path, artifacts.LABEL_STUDIO_TASKS), review_tasks.path)

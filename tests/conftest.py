@@ -77,7 +77,9 @@ def trained_model(train_shards: Path, tmp_path_factory: pytest.TempPathFactory) 
     return out
 
 
-SLOW_FIXTURES = {"trained_model", "train_shards", "first_run"}  # train a model or run the DAG
+# fixtures that train a model, run the DAG, or make data only those tests use
+SLOW_FIXTURES = {"trained_model", "train_shards", "first_run", "audited", "noisy_shards",
+                 "audit_runs"}  # fmt: skip
 SLOW_MODULES: set[str] = set()  # every slow test so far is found by its fixtures
 
 

@@ -27,23 +27,47 @@ def test_small_loss_bce_leaves_out_the_largest_losses() -> None:
     assert float(loss(y_true, y_pred)) == pytest.approx(np.mean(per_face[[0, 2]]), rel=1e-4)
 
 
-def test_drop_rate_ramps_then_follows_the_warmed_up_training_error() -> None:
+def test_drop_rate_waits_for_learning_then_takes_the_smaller_estimate() -> None:
     from glasses.losses import drop_rate
 
-    ramp = [drop_rate(e, 0.3, None, warmup=5) for e in range(5)]
-    assert ramp == pytest.approx([0.0, 0.06, 0.12, 0.18, 0.24])
-    assert drop_rate(5, 0.3, 0.87, warmup=5) == pytest.approx(0.13)  # noisy labels
-    assert drop_rate(9, 0.3, 0.98, warmup=5) == pytest.approx(0.02)  # clean: < 1 face in 32
-    assert drop_rate(5, 0.3, 0.55, warmup=5) == 0.3  # capped
-    assert drop_rate(5, 0.3, None, warmup=5) == 0.3  # no estimate: the cap
+    minority = 0.36  # learning has started once the validation error is below 0.8 * 0.36
+    stuck = [0.64, 0.64, 0.65]  # the majority class's share: nothing learned yet
+    assert drop_rate(3, 0.3, stuck, [0.5, 0.45, 0.4], minority, warmup=5)[0] == 0.0
+    assert "not started" in drop_rate(3, 0.3, stuck, [], minority, warmup=5)[1]
+    # learning starts at epoch 3 (error 0.2); the rate ramps from then on
+    accuracy = [*stuck, 0.8, 0.85, 0.86, 0.87, 0.86, 0.88, 0.87]
+    joint = [0.5, 0.45, 0.4, 0.2, 0.13, 0.12, 0.11, 0.15, 0.10, 0.11]
+    rates = [drop_rate(e, 0.3, accuracy, joint, minority, warmup=5)[0] for e in range(4, 11)]
+    # the median of the last three confident-joint estimates, below the validation error
+    assert rates[0] == pytest.approx(0.2 / 5)  # error 0.2 < median(0.45, 0.4, 0.2), ramp 1/5
+    assert rates[4] == pytest.approx(0.12)  # epoch 8: median(0.12, 0.11, 0.15), ramp done
+    assert rates[6] == pytest.approx(0.11)  # epoch 10: median(0.15, 0.10, 0.11)
+    # a low validation error bounds a confident joint that reads high; the cap bounds both
+    rate, why = drop_rate(9, 0.3, [0.6, 0.95, *[0.95] * 7], [0.4] * 9, minority, warmup=5)
+    assert rate == pytest.approx(0.05) and "lowest validation error" in why
+    assert drop_rate(9, 0.1, [0.6, 0.7, *[0.75] * 7], [0.4] * 9, 0.4, warmup=5)[0] == 0.1
 
 
-def test_training_estimates_the_share_once_and_keeps_it_across_a_resume(
+def test_confident_joint_counts_confident_contradictions_only() -> None:
+    from glasses.losses import confident_noise
+
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 2, 400)
+    given = np.where(rng.random(400) < 0.12, 1 - truth, truth)
+    learned = np.where(truth == 1, rng.uniform(0.75, 1.0, 400), rng.uniform(0.0, 0.25, 400))
+    assert confident_noise(given, learned) == pytest.approx(np.mean(given != truth), abs=0.02)
+    assert confident_noise(truth, learned) < 0.01  # clean labels
+    assert confident_noise(np.ones(10), learned[:10]) == -1.0  # one class: no estimate
+
+
+def test_training_records_the_share_and_why_and_resumes_with_it(
     train_shards: Path, tmp_path: Path
 ) -> None:
+    """history.json holds each epoch's share and the estimate behind it; a run killed after
+    epoch 4 and resumed computes the same shares from its history as one uninterrupted run."""
     import keras
 
-    from glasses.losses import WARMUP_EPOCHS
+    from glasses.losses import drop_rate
     from glasses.train import train
 
     class Preempted(Exception):
@@ -51,23 +75,28 @@ def test_training_estimates_the_share_once_and_keeps_it_across_a_resume(
 
     class StopAfterEpoch(keras.callbacks.Callback):  # type: ignore[misc]
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            if epoch == WARMUP_EPOCHS:
+            if epoch == 3:
                 raise Preempted
 
     hp = HParams(conv_blocks=2, filters=8, dense_units=16, batch_size=16, drop_noisy=0.3)
     out = tmp_path / "model"
-    epochs = WARMUP_EPOCHS + 2
+    epochs = 7
     with pytest.raises(Preempted):
         train(str(train_shards), str(out), hparams=hp, epochs=epochs, patience=9,
               callbacks=[StopAfterEpoch()])  # fmt: skip
-    result = train(str(train_shards), str(out), hparams=hp, epochs=epochs, patience=9)
+    train(str(train_shards), str(out), hparams=hp, epochs=epochs, patience=9)
     history = json.loads((out / "history.json").read_text())
-    # early stopping restarted with the resumed run: its only candidate was the last epoch
-    assert result.best_val_loss == history["val_loss"][-1]
-    estimate = min(0.3, 1 - history["accuracy"][WARMUP_EPOCHS - 1])
-    expected = [0.3 * e / WARMUP_EPOCHS for e in range(WARMUP_EPOCHS)] + [estimate] * 2
+    assert len(history["drop_rate"]) == len(history["noise_estimate"]) == epochs
+    metadata = json.loads((train_shards / "metadata.json").read_text())
+    counts = metadata["splits"]["val"]["class_counts"]
+    minority = min(counts.values()) / sum(counts.values())
+    expected = [
+        drop_rate(e, 0.3, history["val_accuracy"], history["noise_estimate"], minority)[0]
+        for e in range(epochs)
+    ]
     assert history["drop_rate"] == pytest.approx(expected, abs=1e-6)
-    assert 0 < estimate < 0.3
+    assert max(history["drop_rate"]) > 0  # the model learned and the share rose from 0
+    assert all(0 <= e <= 1 for e in history["noise_estimate"])
 
 
 def test_model_with_small_loss_bce_saves_and_loads(tmp_path: object) -> None:

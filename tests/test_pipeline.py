@@ -72,7 +72,8 @@ def test_every_task_parameter_and_default(tmp_path: Path) -> None:
         "epochs": 30, "batch_size": 0, "min_accuracy": 0.85, "max_regression": 0.01,
         "uncertain_low": 0.4, "uncertain_high": 0.6, "model_registry": "", "score_source": "",
         "accepted_output": "", "num_shard_workers": 2, "num_score_workers": 2,
-        "max_uncertain_share": 0.15, "max_drift": 0.25,
+        "max_uncertain_share": 0.15, "max_drift": 0.25, "label_corrections": "", "audit": "off",
+        "audit_folds": 5, "num_audit_workers": 5,
     }  # fmt: skip
     assert {k: v.get("defaultValue") for k, v in params.items() if k != "source"} == expected
     assert all(v.get("description") for v in params.values())  # the run form explains each
@@ -81,7 +82,7 @@ def test_every_task_parameter_and_default(tmp_path: Path) -> None:
 def test_gpu_settings_if_parallel_for_and_image(tmp_path: Path) -> None:
     spec = compiled(tmp_path)
     executors = spec["deploymentSpec"]["executors"]
-    for name in ("exec-train", "exec-tune"):
+    for name in ("exec-train", "exec-tune", "exec-audit"):
         resources = executors[name]["container"]["resources"]
         assert resources["accelerator"]["resourceType"] == "nvidia.com/gpu"
         assert resources["accelerator"]["resourceCount"] == "1"
@@ -92,7 +93,7 @@ def test_gpu_settings_if_parallel_for_and_image(tmp_path: Path) -> None:
     assert components.DEFAULT_IMAGE.endswith(f":{glasses.__version__}")  # the package version
 
     k8s = spec["platform"]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
-    for name in ("exec-train", "exec-tune"):
+    for name in ("exec-train", "exec-tune", "exec-audit"):
         assert k8s[name]["nodeSelector"]["labels"] == {
             "cloud.google.com/gke-accelerator": "nvidia-l4"
         }
@@ -102,11 +103,16 @@ def test_gpu_settings_if_parallel_for_and_image(tmp_path: Path) -> None:
 
     tasks = all_tasks(spec["root"]["dag"], spec["components"])
     conditions = [t["triggerPolicy"]["condition"] for t in tasks.values() if "triggerPolicy" in t]
+    # each audit branch gates on its own evaluate
     assert any("evaluate-Output" in cond and "== true" in cond for cond in conditions)
+    assert any("evaluate-audited-Output" in cond and "== true" in cond for cond in conditions)
     assert any("score_source" in cond for cond in conditions)
+    assert any("pipelinechannel--audit'] == 'drop'" in cond for cond in conditions)
+    assert any("pipelinechannel--audit'] == 'report'" in cond for cond in conditions)
     loops = [t for t in tasks.values() if "parameterIterator" in t]
     assert {t["taskInfo"]["name"] for t in loops} == {
         "shard-workers", "score-unlabelled-workers", "score-new-faces-workers",
+        "audit-workers", "shard-audited-workers",
     }  # fmt: skip
 
 

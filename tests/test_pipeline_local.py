@@ -100,3 +100,67 @@ def test_second_run_from_gcs_uses_the_registry_as_baseline(
     assert second.predictions is not None
     assert len(second.predictions.read_text().splitlines()) == 1 + 8
     assert json.loads((registry / "latest.json").read_text())["version"] != published["version"]
+
+
+@pytest.fixture(scope="module")
+def audit_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pipeline.LocalRun]:
+    """The DAG with audit=report and audit=drop on 96 faces, 20 % of the labels flipped."""
+    root = tmp_path_factory.mktemp("kfp-audit")
+    source = root / "raw"
+    synth.synth(str(source), count=96, size=64, label_noise=0.2, seed=4, workers=1)
+    tiny = {**TINY, "tuner": "none", "resolution": 32, "audit_folds": 2, "num_audit_workers": 2,
+            "num_shard_workers": 1, "num_score_workers": 1, "source": str(source)}  # fmt: skip
+    return {
+        mode: pipeline.run_local({**tiny, "audit": mode}, str(root / mode))
+        for mode in ("report", "drop")
+    }
+
+
+def flagged_ids(audit: Path) -> set[str]:
+    with open(audit / "label_issues.csv") as f:
+        return {r["id"] for r in csv.DictReader(f) if r["flagged"] == "1"}
+
+
+def test_audit_report_mode_publishes_the_review_and_reports_unflagged_accuracy(
+    audit_runs: dict[str, pipeline.LocalRun],
+) -> None:
+    run = audit_runs["report"]
+    assert run.audit is not None
+    assert (run.audit.parent / "review").read_text().startswith("<!doctype html>")
+    tasks = json.loads((run.audit.parent / "review_tasks").read_text())
+    assert len(tasks) == len(flagged_ids(run.audit))
+    # the model trained on every given label: the original shards, no second ingest
+    assert not list(run.run_dir.glob("ingest-audited*"))
+    metrics = metrics_of(run)
+    with open(run.metrics.parent / "test_predictions.csv") as f:
+        faces = list(csv.DictReader(f))
+    flagged = flagged_ids(run.audit)
+    kept = [r for r in faces if r["id"] not in flagged]
+    assert metrics["unflagged_faces"] == len(kept) and metrics["flagged_faces"] == len(faces) - len(
+        kept
+    )
+    right = sum(int(r["predicted"]) == int(r["label"]) for r in kept)
+    assert metrics["accuracy_unflagged"] == pytest.approx(right / len(kept))
+    assert "did not flag" in run.report.read_text()
+    assert run.predictions is not None  # blessed (TINY's gate) and scored
+
+
+def test_audit_drop_mode_trains_and_evaluates_on_the_labels_it_trusts(
+    audit_runs: dict[str, pipeline.LocalRun],
+) -> None:
+    run = audit_runs["drop"]
+    assert run.audit is not None
+    flagged = flagged_ids(run.audit)
+    assert flagged  # 20 % flipped labels: the audit finds some
+    (ingested,) = run.run_dir.glob("ingest-audited*")
+    manifest = ingested / "manifest" / "manifest.csv"
+    with open(manifest) as f:
+        rows = list(csv.DictReader(f))
+    assert {r["id"] for r in rows if r["label_source"] == "dropped"} == flagged
+    # none of the flagged faces reached training or the test split
+    with open(run.metrics.parent / "test_predictions.csv") as f:
+        tested = {r["id"] for r in csv.DictReader(f)}
+    assert tested and not tested & flagged
+    metrics = metrics_of(run)
+    assert metrics["flagged_faces"] == 0 and metrics["accuracy_unflagged"] == metrics["accuracy"]
+    assert run.predictions is not None

@@ -12,6 +12,8 @@ Each step's output is a folder (a local path or a ``gs://`` prefix):
     evaluate  EVAL/metrics.json, EVAL/report.html, EVAL/test_predictions.csv
     score     PRED/predictions.csv, PRED/score_report.json, PRED/batch_report.{json,html}
     registry  REGISTRY/latest.json, REGISTRY/<version>/ (a model folder)
+    audit     AUDIT/label_issues.csv, AUDIT/audit_report.json, AUDIT/review.html,
+              AUDIT/label_studio_tasks.json, AUDIT/label_studio_config.xml, AUDIT/corrections.csv
     (fan-out) OUT/_parts/ (glasses.parts)
 """
 
@@ -27,7 +29,9 @@ GROUND_TRUTH = "ground_truth.csv"  # synth only: the true labels behind the give
 
 # ---- ingest ---------------------------------------------------------------------------------
 MANIFEST = "manifest.csv"
-MANIFEST_COLUMNS = ("id", "uri", "label", "split")
+MANIFEST_COLUMNS = ("id", "uri", "label", "split", "label_source")
+# manifests written before label corrections existed have no label_source column (all "given")
+MANIFEST_COLUMNS_V1 = MANIFEST_COLUMNS[:4]
 INGEST_REPORT = "ingest_report.json"
 SPLITS = ("train", "val", "test", "unlabelled")
 
@@ -38,6 +42,9 @@ class ManifestRow:
     uri: str
     label: int | None  # None in the unlabelled split
     split: str
+    # given (as the source's CSV says), corrected (by --label-corrections), or dropped (by
+    # them: the row stays in the manifest, shard leaves it out)
+    label_source: str = "given"
 
 
 # ---- shard ----------------------------------------------------------------------------------
@@ -89,3 +96,11 @@ SCORE_REPORT = "score_report.json"
 BATCH_REPORT = "batch_report.json"
 BATCH_PAGE = "batch_report.html"
 REGISTRY_LATEST = "latest.json"
+
+# ---- audit ----------------------------------------------------------------------------------
+LABEL_ISSUES = "label_issues.csv"
+AUDIT_REPORT = "audit_report.json"
+AUDIT_PAGE = "review.html"
+LABEL_STUDIO_TASKS = "label_studio_tasks.json"
+LABEL_STUDIO_CONFIG = "label_studio_config.xml"
+CORRECTIONS = "corrections.csv"

@@ -12,7 +12,8 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
-from glasses import __version__, console, defaults
+from glasses import __version__, console, defaults, storage
+from glasses.audit import APPLY, DEFAULT_FILTER, FILTERS
 from glasses.errors import InputError
 from glasses.health import Thresholds
 from glasses.images import DEFAULT_MAX_PIXELS
@@ -24,7 +25,7 @@ from glasses.train import MONITORS
 from glasses.tune import NO_TUNER, SEARCH_SPACES, TUNERS
 
 Handler = Callable[[argparse.Namespace], None]
-TENSORFLOW_STEPS = ("tune", "train", "evaluate", "score")
+TENSORFLOW_STEPS = ("tune", "train", "evaluate", "score", "audit")
 UNHEALTHY_EXIT = 3  # score --fail-on-drift: the batch drifted (1 is an error)
 
 
@@ -70,12 +71,53 @@ def _ingest(args: argparse.Namespace) -> None:
         val_fraction=args.val_fraction,
         test_fraction=args.test_fraction,
         seed=args.seed,
+        label_corrections=args.label_corrections,
     )
     counts = report.counts()
+    fixes = report.corrections
+    corrected = (
+        f"; label corrections: {fixes['corrected']} relabelled, {fixes['dropped']} dropped, "
+        f"{fixes['confirmed']} confirmed, {len(fixes['rejected'])} lines rejected"
+        if fixes
+        else ""
+    )
     print(
         f"ingest: {counts['rows_read']} rows read, {counts['accepted']} accepted "
         f"{json.dumps(counts['per_split'])}, {counts['rejected_rows']} rejected, "
-        f"{counts['orphan_images']} orphan images; manifest: {report.manifest}"
+        f"{counts['orphan_images']} orphan images{corrected}; manifest: {report.manifest}"
+    )
+
+
+def _audit(args: argparse.Namespace) -> None:
+    from glasses.audit import Settings, audit
+    from glasses.model import HParams
+
+    settings = Settings(
+        folds=args.folds,
+        seed=args.seed,
+        epochs=args.epochs,
+        patience=args.patience,
+        monitor=args.monitor,
+        hparams=HParams.load(args.hparams) if args.hparams else HParams(),
+    )
+    report = audit(
+        args.data,
+        args.output,
+        settings,
+        filter_by=args.filter_by,
+        apply=args.apply,
+        num_workers=args.num_workers,
+        worker_index=args.worker_index,
+    )
+    if report is None:
+        print(f"audit: this worker's folds are done; waiting for the others ({args.output})")
+        return
+    noise = report["estimated_noise_rate"]
+    print(
+        f"audit: {report['flagged']} of {report['faces']} labelled faces flagged "
+        f"({report['flagged_share']:.1%}); estimated wrong labels: {noise['0']:.1%} of "
+        f"'no glasses', {noise['1']:.1%} of 'glasses'; review page: "
+        f"{storage.join(args.output, 'review.html')}"
     )
 
 
@@ -158,11 +200,19 @@ def _evaluate(args: argparse.Namespace) -> None:
         min_accuracy=args.min_accuracy,
         baseline=args.baseline,
         max_regression=args.max_regression,
+        audit=args.audit,
     )
     m = result.metrics
     auc = "n/a" if m["roc_auc"] is None else f"{m['roc_auc']:.4f}"
+    unflagged = (
+        f" ({m['accuracy_unflagged']:.4f} on the {m['unflagged_faces']} whose labels the audit "
+        "did not flag)"
+        if m.get("accuracy_unflagged") is not None
+        else ""
+    )
     print(
-        f"evaluate: {m['examples']} test faces, accuracy {m['accuracy']:.4f}, ROC AUC {auc}, "
+        f"evaluate: {m['examples']} test faces, accuracy {m['accuracy']:.4f}{unflagged}, "
+        f"ROC AUC {auc}, "
         f"{m['uncertain_fraction']:.1%} uncertain; "
         f"{'BLESSED' if result.blessed else 'NOT blessed'}: {result.reason}; "
         f"report: {args.output}/report.html"
@@ -273,6 +323,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of labelled rows for the test",
     )
     p.add_argument("--seed", type=int, default=defaults.SEED, help="seed of the split hash")
+    p.add_argument(
+        "--label-corrections",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="CSV of id,label (0, 1 or drop), or Label Studio's CSV export of the audit's "
+        "tasks; repeat for several (later files win)",
+    )
     p.set_defaults(handler=_ingest)
 
     p = step("shard", "resize images into TFRecord shards")
@@ -321,11 +379,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--monitor",
         choices=MONITORS,
-        default="val_loss",
+        default=defaults.MONITOR,
         help="what early stopping watches (val_accuracy copes better with noisy labels)",
     )
     p.add_argument("--seed", type=int, default=defaults.SEED, help="random seed")
     p.set_defaults(handler=_train)
+
+    p = step("audit", "find labelled faces whose labels look wrong (cleanlab)")
+    p.add_argument("--data", required=True, help="shards folder or gs:// prefix")
+    p.add_argument("--output", required=True, help="folder or gs:// prefix for the audit")
+    p.add_argument("--folds", type=int, default=5, help="models, each predicting one fold")
+    p.add_argument("--hparams", help="hyperparameters JSON of the fold models (as train takes)")
+    p.add_argument("--epochs", type=int, default=defaults.EPOCHS, help="most epochs per fold model")
+    p.add_argument(
+        "--patience", type=int, default=defaults.PATIENCE, help="early-stopping patience"
+    )
+    p.add_argument(
+        "--monitor", choices=MONITORS, default=defaults.MONITOR, help="what early stopping watches"
+    )
+    p.add_argument(
+        "--filter-by",
+        choices=FILTERS,
+        default=DEFAULT_FILTER,
+        help="cleanlab.filter.find_label_issues' method",
+    )
+    p.add_argument(
+        "--apply",
+        choices=APPLY,
+        default="drop",
+        help="what corrections.csv does with a flagged face: drop it, or relabel it as suggested",
+    )
+    p.add_argument("--seed", type=int, default=defaults.SEED, help="seed of the folds and models")
+    p.add_argument("--num-workers", type=int, default=1, help="machines sharing the folds")
+    p.add_argument("--worker-index", type=int, default=0, help="this machine's number, from 0")
+    p.set_defaults(handler=_audit)
 
     p = step("tune", "search hyperparameters with Keras Tuner")
     p.add_argument("--data", required=True, help="shards folder or gs:// prefix")
@@ -386,6 +473,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=defaults.MAX_REGRESSION,
         help="how much accuracy below the baseline still blesses",
+    )
+    p.add_argument(
+        "--audit", help="folder glasses audit wrote: also report accuracy on unflagged faces"
     )
     p.set_defaults(handler=_evaluate)
 

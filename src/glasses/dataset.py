@@ -99,9 +99,9 @@ def make_dataset(
         lambda f: tf.data.TFRecordDataset(f, compression_type=compression),
         cycle_length=max(1, min(len(files), 4)),
         num_parallel_calls=AUTOTUNE,
-        deterministic=not shuffle,
+        deterministic=True,  # the same seed gives the same order: train is repeatable
     )
-    ds = ds.map(parse, num_parallel_calls=AUTOTUNE, deterministic=not shuffle)
+    ds = ds.map(parse, num_parallel_calls=AUTOTUNE, deterministic=True)
     # the record count is known: telling tf.data lets Keras size epochs and progress up front
     ds = ds.apply(
         tf.data.experimental.assert_cardinality(int(metadata["splits"][split]["records"]))
@@ -142,3 +142,29 @@ def mixup(dataset: Any, alpha: float, seed: int) -> Any:
         return tf.cast(tf.round(mixed), tf.uint8), y
 
     return dataset.map(mix, num_parallel_calls=AUTOTUNE)
+
+
+def read_arrays(shards: str, split: str) -> tuple[Any, Any, list[int]]:
+    """A whole split in memory: uint8 images, float32 labels and integer ids, in record order
+    (the audit trains one model per fold on re-cut subsets of the labelled faces)."""
+    import numpy as np
+
+    images, labels, ids = [], [], []  # type: list[Any], list[Any], list[int]
+    for batch in make_dataset(shards, split, 512, with_ids=True, cache=False):
+        images.append(batch["image"].numpy())
+        labels.append(batch["label"].numpy())
+        ids.extend(int(i) for i in batch["id"].numpy())
+    if not images:
+        shape = read_metadata(shards)["image_shape"]
+        return np.zeros((0, *shape), np.uint8), np.zeros((0,), np.float32), []
+    return np.concatenate(images), np.concatenate(labels), ids
+
+
+def from_arrays(images: Any, labels: Any, batch_size: int, *, shuffle: bool, seed: int) -> Any:
+    """Batches of (images, labels) from arrays, shuffled each epoch as make_dataset shuffles."""
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((images, labels))
+    if shuffle:
+        ds = ds.shuffle(max(1, len(labels)), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).prefetch(AUTOTUNE)

@@ -152,9 +152,11 @@ def evaluate(
     baseline: str | None = None,
     max_regression: float = defaults.MAX_REGRESSION,
     split: str = "test",
+    audit: str | None = None,
 ) -> Evaluation:
     """Score ``split`` of ``data`` with ``model``; write metrics.json, report.html and the
-    per-face predictions to ``output``."""
+    per-face predictions to ``output``. With ``audit`` (a folder glasses audit wrote), also the
+    accuracy on the faces whose labels it did not flag."""
     check_band(uncertain_low, uncertain_high)
     if not 0.0 <= min_accuracy <= 1.0 or max_regression < 0:
         raise InputError("--min-accuracy must be in [0, 1] and --max-regression >= 0")
@@ -173,6 +175,7 @@ def evaluate(
         "data": data,
         "model": model,
         **metrics,
+        **(_unflagged_accuracy(scored, audit) if audit else {}),
         "blessed": blessed,
         "blessing": {
             "reason": reason,
@@ -190,6 +193,27 @@ def evaluate(
     storage.write_text(storage.join(output, EVALUATION_PAGE), page)
     log.info("evaluate: %d faces in %.1fs", len(scored.ids), time.perf_counter() - start)
     return Evaluation(metrics, blessed, reason)
+
+
+def _unflagged_accuracy(scored: LabelledPredictions, audit: str) -> dict[str, Any]:
+    """Accuracy on the faces whose given labels the audit did not flag: what the model gets
+    right where the labels are trusted. (Faces the audit never saw count as unflagged.)"""
+    from glasses.artifacts import LABEL_ISSUES
+
+    uri = storage.join(audit, LABEL_ISSUES)
+    try:
+        rows = list(csv.DictReader(io.StringIO(storage.read_text(uri))))
+    except FileNotFoundError as err:
+        raise InputError(f"--audit {audit}: no {LABEL_ISSUES} there (is the audit done?)") from err
+    flagged = {r["id"] for r in rows if r.get("flagged") == "1"}
+    keep = np.array([i not in flagged for i in scored.ids])
+    hits = correct(scored.labels[keep], scored.probabilities[keep])
+    return {
+        "accuracy_unflagged": float(hits.mean()) if keep.any() else None,
+        "unflagged_faces": int(keep.sum()),
+        "flagged_faces": int((~keep).sum()),
+        "audit": audit,
+    }
 
 
 def _predictions_csv(scored: LabelledPredictions, metrics: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ sampling noise (about ±√(n·f) rows), which the report shows.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -21,6 +22,7 @@ import logging
 import os
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,10 +32,12 @@ from glasses.artifacts import (
     LABELLED_CSV,
     MANIFEST,
     MANIFEST_COLUMNS,
+    MANIFEST_COLUMNS_V1,
     SPLITS,
     UNLABELLED_CSV,
     ManifestRow,
 )
+from glasses.corrections import DROP, LABEL_SOURCES, Corrections, read_corrections
 from glasses.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -54,6 +58,7 @@ class IngestReport:
     rejected: list[dict[str, str]] = field(default_factory=list)
     ignored_images: list[dict[str, str]] = field(default_factory=list)
     csvs: list[str] = field(default_factory=list)
+    corrections: dict[str, Any] = field(default_factory=dict)
 
     def reject(self, face_id: str, source: str, reason: str, *, row: bool = True) -> None:
         self.rejected.append({"id": face_id, "source": source, "reason": reason})
@@ -61,16 +66,20 @@ class IngestReport:
             self.rejected_rows += 1
 
     def counts(self) -> dict[str, Any]:
-        per_split = Counter(r.split for r in self.rows)
-        per_class = Counter(str(r.label) for r in self.rows if r.label is not None)
+        """Counts of the rows that go on to training (dropped ones are counted apart)."""
+        kept = [r for r in self.rows if r.label_source != "dropped"]
+        per_split = Counter(r.split for r in kept)
+        per_class = Counter(str(r.label) for r in kept if r.label is not None)
         per_split_class = {
-            s: dict(sorted(Counter(str(r.label) for r in self.rows if r.split == s).items()))
+            s: dict(sorted(Counter(str(r.label) for r in kept if r.split == s).items()))
             for s in SPLITS[:3]
         }
+        sources = Counter(r.label_source for r in self.rows)
         return {
             "rows_read": self.rows_read,
             "accepted": len(self.rows),
             "rejected_rows": self.rejected_rows,
+            "label_source": {k: sources.get(k, 0) for k in ("given", "corrected", "dropped")},
             "orphan_images": len(self.rejected) - self.rejected_rows,
             "per_split": {s: per_split.get(s, 0) for s in SPLITS},
             "per_class": {c: per_class.get(c, 0) for c in ("0", "1")},
@@ -78,9 +87,11 @@ class IngestReport:
         }
 
 
-def split_fraction(seed: int, face_id: int) -> float:
-    """A uniform number in [0, 1) that depends only on (seed, id)."""
-    digest = hashlib.blake2b(f"{seed}:{face_id}".encode(), digest_size=8).digest()
+def split_fraction(seed: int, face_id: int, salt: str = "") -> float:
+    """A uniform number in [0, 1) that depends only on (seed, id) and what it is for (``salt``:
+    the audit's folds must not follow the split)."""
+    key = f"{seed}:{face_id}" if not salt else f"{salt}:{seed}:{face_id}"
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64
 
 
@@ -170,9 +181,14 @@ def ingest(
     val_fraction: float = defaults.VAL_FRACTION,
     test_fraction: float = defaults.TEST_FRACTION,
     seed: int = 0,
+    label_corrections: Sequence[str] = (),
 ) -> IngestReport:
-    """Validate ``source`` and write ``output``/manifest.csv and ``output``/ingest_report.json."""
+    """Validate ``source`` and write ``output``/manifest.csv and ``output``/ingest_report.json.
+
+    ``label_corrections``: files of corrected labels (``glasses.corrections``), applied in order.
+    """
     _validate_fractions(val_fraction, test_fraction)
+    fixes = read_corrections(list(label_corrections)) if label_corrections else None
     if not storage.is_gcs(source):
         source = os.path.abspath(source)
     try:
@@ -220,6 +236,8 @@ def ingest(
             report.reject(str(face_id), info.uri, "image not named by any CSV row", row=False)
 
     report.rows.sort(key=lambda r: r.id)
+    if fixes is not None:
+        _apply_corrections(report, fixes, list(label_corrections))
     assert report.rows_read == len(report.rows) + report.rejected_rows
     _write(report, output, seed, val_fraction, test_fraction)
     if not report.rows:
@@ -230,6 +248,48 @@ def ingest(
             f"{top}); see {storage.join(output, INGEST_REPORT)}"
         )
     return report
+
+
+def _apply_corrections(report: IngestReport, fixes: Corrections, files: list[str]) -> None:
+    """Relabel or drop the named labelled rows; every correction line is accounted for."""
+    index = {r.id: i for i, r in enumerate(report.rows)}
+    applied: Counter[str] = Counter()
+    rejected = list(fixes.rejected)
+    for face_id, label in fixes.labels.items():
+        where = fixes.where[face_id]
+        i = index.get(face_id)
+        if i is None:
+            reason = f"unknown id {face_id}: no accepted row of the source has it"
+            rejected.append({"id": str(face_id), "source": where, "reason": reason})
+            continue
+        row = report.rows[i]
+        if row.label is None:
+            reason = f"face {face_id} is unlabelled (in {UNLABELLED_CSV}); only labels can be fixed"
+            rejected.append({"id": str(face_id), "source": where, "reason": reason})
+            continue
+        if label == DROP:
+            report.rows[i] = dataclasses.replace(row, label_source="dropped")
+            applied["dropped"] += 1
+        elif label != row.label:
+            report.rows[i] = dataclasses.replace(row, label=int(label), label_source="corrected")
+            applied["corrected"] += 1
+        else:
+            applied["confirmed"] += 1  # the reviewer agreed with the given label
+    superseded = fixes.lines - len(fixes.rejected) - len(fixes.labels)
+    report.corrections = {
+        "files": files,
+        "lines": fixes.lines,
+        "corrected": applied["corrected"],
+        "dropped": applied["dropped"],
+        "confirmed": applied["confirmed"],
+        "superseded": superseded,  # an id named again later: the later line counts
+        "rejected": rejected,
+    }
+    assert fixes.lines == sum(applied.values()) + len(rejected) + superseded
+    log.info(
+        "label corrections: %d relabelled, %d dropped, %d confirmed, %d lines rejected",
+        applied["corrected"], applied["dropped"], applied["confirmed"], len(rejected),
+    )  # fmt: skip
 
 
 def _check_row(
@@ -270,7 +330,7 @@ def _write(
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(MANIFEST_COLUMNS)
     for r in report.rows:
-        writer.writerow([r.id, r.uri, "" if r.label is None else r.label, r.split])
+        writer.writerow([r.id, r.uri, "" if r.label is None else r.label, r.split, r.label_source])
     document = {
         "source": report.source,
         "csvs": report.csvs,
@@ -280,6 +340,7 @@ def _write(
         "test_fraction": test_fraction,
         "counts": report.counts(),
         "rejected": report.rejected,
+        "label_corrections": report.corrections or None,
         "ignored_images": report.ignored_images,
     }
     storage.write_text(storage.join(output, INGEST_REPORT), json.dumps(document, indent=2) + "\n")
@@ -290,22 +351,27 @@ def _write(
 def read_manifest(uri: str) -> list[ManifestRow]:
     """Rows of a manifest written by :func:`ingest`, checked, for the steps that follow."""
     header, rows = _read_csv(uri)
-    if tuple(header) != MANIFEST_COLUMNS:
+    if tuple(header) not in (MANIFEST_COLUMNS, MANIFEST_COLUMNS_V1):
         raise InputError(
             f"{uri}: header must be {','.join(MANIFEST_COLUMNS)}, got {','.join(header)}"
         )
     out = []
     for line, fields in rows:
-        if len(fields) != len(MANIFEST_COLUMNS):
-            raise InputError(f"{uri}:{line}: expected 4 fields, got {len(fields)}")
-        raw_id, uri_field, raw_label, split = fields
+        if len(fields) != len(header):
+            raise InputError(f"{uri}:{line}: expected {len(header)} fields, got {len(fields)}")
+        raw_id, uri_field, raw_label, split = fields[:4]
+        source = fields[4] if len(fields) > 4 else "given"
         if not PLAIN_INTEGER.fullmatch(raw_id) or split not in SPLITS:
             raise InputError(f"{uri}:{line}: bad id {raw_id!r} or split {split!r}")
         if raw_label not in ("", "0", "1") or (raw_label == "") != (split == "unlabelled"):
             raise InputError(f"{uri}:{line}: label {raw_label!r} does not fit split {split!r}")
+        if source not in LABEL_SOURCES:
+            raise InputError(f"{uri}:{line}: label_source {source!r} is not one of "
+                             f"{', '.join(LABEL_SOURCES)}")  # fmt: skip
         out.append(
-            ManifestRow(int(raw_id), uri_field, int(raw_label) if raw_label else None, split)
-        )
+            ManifestRow(int(raw_id), uri_field, int(raw_label) if raw_label else None, split,
+                        source)
+        )  # fmt: skip
     return out
 
 

@@ -1,4 +1,4 @@
-"""Binary cross-entropy that leaves out the faces whose labels look wrong, once warmed up.
+"""Binary cross-entropy that leaves out the faces whose labels look wrong.
 
 With a share of the labels wrong, a CNN first learns what is common to most faces and only
 later memorises the wrong labels, one by one. Those mislabelled faces are the ones with the
@@ -6,11 +6,21 @@ largest loss, so leaving the largest ``rate`` share of each batch out of the los
 "small-loss trick" of Co-teaching, Han et al. 2018) trains on clean-looking faces only.
 
 The share must match the data: leaving out 20 % of clean faces means the hardest real ones
-(hair-thin frames) are never learned. So the share ramps from 0 towards ``max_drop`` over a
-warm-up, and from then on is the share of training faces the warmed-up model still
-contradicts (its training error in the last warm-up epoch), capped at ``max_drop``: about the
-noise rate on noisy labels (it reads a little high: dropout is on while it is measured), a few
-percent on clean ones (0-3 faces of a batch of 32).
+(hair-thin frames) are never learned. It is estimated after every epoch from the validation
+faces, which the model never trains on, so memorising wrong training labels cannot hide them:
+
+- confident learning (cleanlab's confident joint, Northcutt et al. 2021) over the model's
+  validation probabilities counts the faces it contradicts *with confidence*: about the noise
+  rate once the model has learned, and near zero on clean labels, where a model still learning
+  is unsure rather than confidently wrong (the median of the last 3 epochs' estimates is used);
+- the lowest validation error so far bounds it from above (the error is the noise rate plus
+  the model's own mistakes), which tames the confident joint of a model that has learned
+  nothing yet.
+
+The share is the smaller of the two, at most ``max_drop``, ramped up over the first
+``WARMUP_EPOCHS``. (An earlier rule read the training error once, after a fixed warm-up: a
+model still learning then, on another drawing style or a busy machine, took its unfinished
+learning for noise and left out a quarter of every batch for good.)
 """
 
 from __future__ import annotations
@@ -27,16 +37,61 @@ log = logging.getLogger(__name__)
 WARMUP_EPOCHS = 5
 
 
+ESTIMATE_WINDOW = 3  # epochs whose confident-joint estimates are pooled (median)
+LEARNING_STARTED = 0.8  # validation error below this share of the minority class's share
+
+
 def drop_rate(
-    epoch: int, max_drop: float, warmup_accuracy: float | None, warmup: int = WARMUP_EPOCHS
-) -> float:
-    """The share of each batch left out in ``epoch`` (0-based): a ramp during the warm-up, then
-    the training error at the warm-up's last epoch (``1 - warmup_accuracy``), capped."""
-    if epoch < warmup:
-        return max_drop * epoch / warmup
-    if warmup_accuracy is None:
-        return max_drop
-    return min(max_drop, max(0.0, 1.0 - warmup_accuracy))
+    epoch: int,
+    max_drop: float,
+    val_accuracy: list[float],
+    confident_noise: list[float],
+    minority_share: float,
+    warmup: int = WARMUP_EPOCHS,
+) -> tuple[float, str]:
+    """The share of each batch left out in ``epoch`` (0-based), from the epochs before it, and
+    why, in words.
+
+    Nothing is left out until the model has started to learn (its validation error is below
+    ``LEARNING_STARTED`` times the minority class's share): before that its largest losses are
+    simply the minority class's faces, and leaving them out would teach it to answer the
+    majority class. Then the share is the smaller of the confident-joint noise estimate
+    (median of the last ``ESTIMATE_WINDOW`` epochs) and the lowest validation error so far,
+    capped at ``max_drop``, ramped up over ``warmup`` epochs.
+    """
+    errors = [1.0 - a for a in val_accuracy[:epoch]]
+    started = next(
+        (e for e, error in enumerate(errors) if error < LEARNING_STARTED * minority_share), None
+    )
+    if started is None:
+        return 0.0, "the model has not started to learn yet"
+    bound = min(errors)
+    options = [(bound, f"the lowest validation error so far ({bound:.1%})")]
+    estimates = [e for e in confident_noise[:epoch] if e >= 0][-ESTIMATE_WINDOW:]
+    if estimates:
+        joint = float(sorted(estimates)[len(estimates) // 2])
+        options.append((joint, f"the confident-joint noise estimate ({joint:.1%})"))
+    value, why = min(options)
+    if value > max_drop:
+        value, why = max_drop, f"the cap ({max_drop:.0%}; {why})"
+    ramp = min(1.0, (epoch - started) / warmup)
+    if ramp < 1.0:
+        why += f", ramping up ({ramp:.0%})"
+    return value * ramp, why
+
+
+def confident_noise(labels: Any, p_glasses: Any) -> float:
+    """The share of wrong labels cleanlab's confident joint estimates; -1 when it cannot
+    (a single class among the labels)."""
+    import numpy as np
+    from cleanlab.count import estimate_joint
+
+    labels = np.asarray(labels).astype(int)
+    if len(set(labels.tolist())) < 2:
+        return -1.0
+    p = np.clip(np.asarray(p_glasses, dtype=np.float64).reshape(-1), 1e-6, 1 - 1e-6)
+    joint = estimate_joint(labels, np.stack([1.0 - p, p], axis=1))
+    return float(1.0 - np.trace(joint))
 
 
 @keras.saving.register_keras_serializable(package="glasses")
@@ -63,29 +118,43 @@ class SmallLossBCE(keras.losses.Loss):  # type: ignore[misc]
 
 class DropRateSchedule(keras.callbacks.Callback):  # type: ignore[misc]
     """Sets the loss's share for each epoch from ``history`` (the run's whole history, earlier
-    attempts included, so a resumed run uses the estimate it made before it was killed), and
-    records the share as ``drop_rate`` in the epoch's logs."""
+    attempts included, so a resumed run continues where it was), and records in the epoch's
+    logs (and so in history.json) the share used (``drop_rate``) and the confident-joint
+    estimate on ``val`` after the epoch (``noise_estimate``)."""
 
-    def __init__(self, loss: SmallLossBCE, history: dict[str, list[float]]) -> None:
+    def __init__(self, loss: SmallLossBCE, history: dict[str, list[float]], val: Any) -> None:
         super().__init__()
         self.loss = loss
         self.history = history
-        self.announced = False
+        self.val = val
+        self.reason = ""
+        import numpy as np
+
+        self.labels = np.concatenate([np.asarray(y) for _, y in val]) >= 0.5
+        share = float(self.labels.mean()) if len(self.labels) else 0.5
+        self.minority_share = min(share, 1.0 - share)
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        accuracy = self.history.get("accuracy", [])
-        warmup_accuracy = accuracy[WARMUP_EPOCHS - 1] if len(accuracy) >= WARMUP_EPOCHS else None
-        self.loss.set_rate(drop_rate(epoch, self.loss.max_drop, warmup_accuracy))
-        if warmup_accuracy is not None and not self.announced:
-            self.announced = True
-            log.info(
-                "after the warm-up the model contradicts %.1f %% of the training labels: "
-                "leaving out the largest %.1f %% of each batch's losses (at most %.0f %%)",
-                100 * (1 - warmup_accuracy),
-                100 * float(self.loss.rate.numpy()),
-                100 * self.loss.max_drop,
-            )
+        rate, self.reason = drop_rate(
+            epoch,
+            self.loss.max_drop,
+            self.history.get("val_accuracy", []),
+            self.history.get("noise_estimate", []),
+            self.minority_share,
+        )
+        self.loss.set_rate(rate)
+        log.debug("epoch %d: leaving out %.1f %% of each batch: %s", epoch + 1, 100 * rate,
+                  self.reason)  # fmt: skip
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        p = self.model.predict(self.val, verbose=0)
+        estimate = confident_noise(self.labels, p)
         if logs is not None:
             logs["drop_rate"] = float(self.loss.rate.numpy())
+            logs["noise_estimate"] = estimate
+        if epoch % WARMUP_EPOCHS == WARMUP_EPOCHS - 1:
+            log.info(
+                "epoch %d: left out the largest %.1f %% of each batch's losses: %s; after it, "
+                "cleanlab's confident joint puts the validation labels' noise at %.1f %%",
+                epoch + 1, 100 * float(self.loss.rate.numpy()), self.reason, 100 * estimate,
+            )  # fmt: skip

@@ -49,10 +49,14 @@ class Predictor:
             import tensorflow as tf
 
             model = self.model
-            self._call = tf.function(
-                lambda x: model(x, training=False), reduce_retracing=True, jit_compile=False
-            )
-        out = self._call(images)
+            # one trace for every batch size (a part's last batch is shorter): no retracing
+            spec = tf.TensorSpec([None, self.resolution, self.resolution, 3], tf.uint8)
+
+            def call(images: Any) -> Any:
+                return model(images, training=False)
+
+            self._call = tf.function(call, input_signature=[spec], autograph=False)
+        out = self._call(images.astype(np.uint8, copy=False))
         return np.asarray(out, dtype=np.float32).reshape(-1)
 
     def feature_maps(self, image: np.ndarray) -> list[tuple[str, np.ndarray]]:

@@ -113,6 +113,12 @@ def render(
         ("Expected calibration error", metrics["ece"]),
         ("TN / FP / FN / TP", f"{tn} / {fp} / {fn} / {tp}"),
     ]
+    if "accuracy_unflagged" in metrics:
+        rows.insert(2, (
+            f"Accuracy on the {metrics['unflagged_faces']} test faces whose labels the audit did "
+            f"not flag ({metrics['flagged_faces']} flagged)",
+            metrics["accuracy_unflagged"],
+        ))  # fmt: skip
     table = "\n".join(f"<tr><th>{html.escape(k)}</th><td>{_fmt(v)}</td></tr>" for k, v in rows)
     blessed = bool(metrics.get("blessed"))
     reason = metrics.get("blessing", {}).get("reason", "")
@@ -150,7 +156,13 @@ def summary_markdown(metrics: Mapping[str, Any]) -> str:
         "| metric | value |\n| --- | --- |\n"
         f"| test faces | {metrics['examples']} |\n"
         f"| accuracy | {_fmt(metrics['accuracy'])} |\n"
-        f"| ROC AUC | {_fmt(metrics['roc_auc'])} |\n"
+        + (
+            "| accuracy on faces the audit did not flag | "
+            f"{_fmt(metrics['accuracy_unflagged'])} |\n"
+            if "accuracy_unflagged" in metrics
+            else ""
+        )
+        + f"| ROC AUC | {_fmt(metrics['roc_auc'])} |\n"
         f"| F1 | {_fmt(metrics['f1'])} |\n"
         f"| uncertain (p in [{low}, {high}]) | {_fmt(metrics['uncertain_fraction'])} |\n"
         f"| accuracy on confident faces | {_fmt(metrics['confident_accuracy'])} |\n"

@@ -167,12 +167,15 @@ def shard(
         raise InputError(f"--compression must be NONE or GZIP, got {compression!r}")
     parts.check_worker(num_workers, worker_index)
     start = time.perf_counter()
-    rows = read_manifest(manifest)
+    every = read_manifest(manifest)
+    # rows a label review dropped stay in the manifest (so nothing goes missing unseen) but
+    # are not training data
+    rows = [r for r in every if r.label_source != "dropped"]
     if not rows:
-        raise InputError(f"{manifest}: no rows to shard")
+        raise InputError(f"{manifest}: no rows to shard ({len(every)} rows, all dropped)")
     plans = plan_shards(rows, shard_size, compression)
     context = {"manifest": manifest, "resolution": resolution, "shard_size": shard_size,
-               "compression": compression}  # fmt: skip
+               "compression": compression, "dropped_by_review": len(every) - len(rows)}  # fmt: skip
     digests = [(p.name, p.digest(resolution, max_pixels)) for p in plans]
     parts.Plan("shard", digests, context).write(output)
     mine = parts.mine(plans, num_workers, worker_index)
@@ -241,7 +244,9 @@ def finish(output: str) -> bool:
         "records": records,
         "total_bytes": sum(p["bytes"] for p in found),
     }
-    report = {"manifest_rows": rows, "records_written": records, "rejected": rejected}
+    dropped = int(context.get("dropped_by_review", 0))
+    report = {"manifest_rows": rows + dropped, "records_written": records,
+              "dropped_by_review": dropped, "rejected": rejected}  # fmt: skip
     storage.write_text(storage.join(output, SHARD_REPORT), json.dumps(report, indent=2) + "\n")
     storage.write_text(storage.join(output, SHARD_METADATA), json.dumps(metadata, indent=2) + "\n")
     return True

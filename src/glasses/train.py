@@ -64,27 +64,34 @@ class Inputs:
     resolution: int
 
 
-def distributed_inputs(data: str, batch_size: int, seed: int, mixup: float = 0.0) -> Inputs:
-    """Seeded MirroredStrategy over every visible GPU (mixed precision on GPU) and the train and
-    val datasets at its global batch: what a training run and every tuner trial share."""
-    metadata = read_metadata(data)
-    for split in ("train", "val"):
-        if metadata["splits"][split]["records"] == 0:
-            raise InputError(f"{data}: the {split} split is empty; nothing to train or validate on")
-
+def seeded_strategy(seed: int) -> tuple[Any, int]:
+    """Seeded MirroredStrategy over every visible GPU (mixed precision on GPU), and its
+    replica count: what a training run, every tuner trial and every audit fold share."""
     import keras
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
+    # same seed, data and machine: the same model (KFP's cache and the audit's resumed folds
+    # rely on it); see the README for what it costs
+    tf.config.experimental.enable_op_determinism()
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         keras.mixed_precision.set_global_policy("mixed_float16")
     strategy = tf.distribute.MirroredStrategy()
     replicas = int(strategy.num_replicas_in_sync)
+    log.debug("%d replica(s) on %s", replicas, "GPU" if gpus else "CPU")
+    return strategy, replicas
+
+
+def distributed_inputs(data: str, batch_size: int, seed: int, mixup: float = 0.0) -> Inputs:
+    """The strategy and the train and val datasets at its global batch."""
+    metadata = read_metadata(data)
+    for split in ("train", "val"):
+        if metadata["splits"][split]["records"] == 0:
+            raise InputError(f"{data}: the {split} split is empty; nothing to train or validate on")
+    strategy, replicas = seeded_strategy(seed)
     global_batch = batch_size * replicas
-    log.info(
-        "%d replica(s) on %s, global batch %d", replicas, "GPU" if gpus else "CPU", global_batch
-    )
+    log.info("%d replica(s), global batch %d", replicas, global_batch)
     train = make_dataset(data, "train", global_batch, shuffle=True, seed=seed)
     if mixup:
         train = mix_batches(train, mixup, seed)
@@ -98,9 +105,14 @@ def distributed_inputs(data: str, batch_size: int, seed: int, mixup: float = 0.0
 
 
 def _callbacks(
-    keras: Any, backup_local: str, backup_remote: str, previous: dict[str, list[float]], epochs: int
+    keras: Any,
+    backup_local: str,
+    backup_remote: str | None,
+    previous: dict[str, list[float]],
+    epochs: int,
 ) -> tuple[list[Any], Any]:
-    """Our callbacks in the order they must run, and the one that keeps the whole history."""
+    """Our callbacks in the order they must run, and the one that keeps the whole history.
+    Without ``backup_remote`` there is no checkpoint: a fold of the audit is redone whole."""
 
     class MirrorBackup(keras.callbacks.Callback):  # type: ignore[misc]
         """After BackupAndRestore wrote its epoch checkpoint: add the history, mirror it."""
@@ -112,6 +124,8 @@ def _callbacks(
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             for key, value in (logs or {}).items():
                 self.history.setdefault(key, [])[epoch:] = [float(value)]
+            if backup_remote is None:
+                return
             with open(os.path.join(backup_local, HISTORY), "w") as f:
                 json.dump(self.history, f)
             storage.copy_tree(backup_local, backup_remote)
@@ -129,6 +143,8 @@ def _callbacks(
             )
 
     mirror = MirrorBackup()
+    if backup_remote is None:
+        return [mirror, EpochLog()], mirror
     backup = keras.callbacks.BackupAndRestore(backup_local, delete_checkpoint=False)
     return [backup, mirror, EpochLog()], mirror
 
@@ -157,7 +173,15 @@ def _averaging_callbacks(keras: Any, val: Any, epochs: int) -> tuple[Any, Any]:
             self.window = [*self.window, self.last][-epochs:]
             if len(self.window) > 1:
                 self.model.set_weights([np.mean(w, axis=0) for w in zip(*self.window, strict=True)])
+            # validated with plain cross-entropy: a loss that leaves out the faces it disagrees
+            # with most would hide exactly what early stopping must see
+            rate = getattr(self.model.loss, "rate", None)
+            kept = None if rate is None else float(rate.numpy())
+            if rate is not None:
+                rate.assign(0.0)
             scores = self.model.evaluate(val, verbose=0, return_dict=True)
+            if rate is not None:
+                rate.assign(kept)
             if logs is not None:
                 logs.update({f"val_{name}": float(value) for name, value in scores.items()})
 
@@ -172,6 +196,79 @@ def _averaging_callbacks(keras: Any, val: Any, epochs: int) -> tuple[Any, Any]:
     return average, Restore()
 
 
+@dataclass
+class Fitted:
+    """A finished fit: the model holds the kept (averaged) weights."""
+
+    model: Any
+    history: dict[str, list[float]]
+    epoch_kept: int  # 0-based
+    resumed_from_epoch: int
+
+
+def fit(
+    inputs: Inputs,
+    hp: HParams,
+    *,
+    epochs: int,
+    patience: int,
+    monitor: str,
+    backup: str | None = None,
+    logs: str | None = None,
+    callbacks: Sequence[Any] = (),
+) -> Fitted:
+    """The one training loop (glasses train, and each fold of glasses audit): build the model,
+    fit with early stopping on ``monitor`` over weights averaged across epochs, and hand back
+    the kept model. ``backup``: a folder (local or gs://) to resume from after preemption;
+    ``logs``: a local folder for TensorBoard's logs."""
+    import keras
+
+    from glasses.losses import WARMUP_EPOCHS, DropRateSchedule  # imports keras, so not at the top
+
+    small_loss = hp.drop_noisy > 0
+    with (
+        storage.working_copy(backup, "glasses-train-backup-")
+        if backup
+        else tempfile.TemporaryDirectory(prefix="glasses-fit-") as backup_local
+    ):
+        previous: dict[str, list[float]] = {}
+        if os.path.exists(os.path.join(backup_local, HISTORY)):
+            with open(os.path.join(backup_local, HISTORY)) as f:
+                previous = json.load(f)
+        with inputs.strategy.scope():
+            model = build_model(hp, inputs.resolution)
+        ours, mirror = _callbacks(keras, backup_local, backup, previous, epochs)
+        stop = keras.callbacks.EarlyStopping(
+            monitor=monitor,
+            patience=patience,
+            restore_best_weights=True,
+            # with the small-loss defence, epochs before its warm-up ends are not candidates
+            start_from_epoch=WARMUP_EPOCHS if small_loss else 0,
+        )
+        board = [keras.callbacks.TensorBoard(logs)] if logs else []
+        # after the checkpoint (which keeps the last weights), before the history keeper (which
+        # records the averaged model's validation scores)
+        average, restore = _averaging_callbacks(keras, inputs.val, hp.average_epochs)
+        ours.insert(1 if backup else 0, average)
+        if small_loss:
+            # before the history keeper, so that each epoch's drop_rate is in history.json
+            ours.insert(
+                1 if backup else 0, DropRateSchedule(model.loss, mirror.history, inputs.val)
+            )
+        model.fit(
+            inputs.train,
+            epochs=epochs,
+            callbacks=[*ours, stop, restore, *board, *callbacks],
+            shuffle=False,  # the dataset shuffles itself
+            verbose=0,
+        )
+    history = mirror.history
+    # the epoch whose weights the model holds: EarlyStopping's own pick (it skips the warm-up and
+    # restarts with a resumed run), or the last epoch when no epoch was a candidate
+    best = stop.best_epoch if stop.best_weights is not None else len(history["loss"]) - 1
+    return Fitted(model, history, best, len(previous.get("loss", [])))
+
+
 def train(
     data: str,
     output: str,
@@ -181,71 +278,28 @@ def train(
     patience: int = defaults.PATIENCE,
     seed: int = 0,
     callbacks: Sequence[Any] = (),
-    monitor: str = "val_loss",
+    monitor: str = defaults.MONITOR,
 ) -> TrainResult:
     """Train on ``data``'s train split, early-stop on its val split, write the model to ``output``.
 
     ``callbacks`` are extra Keras callbacks (run after ours), for callers that want to watch.
     """
-    if monitor not in MONITORS:
-        raise InputError(f"--monitor must be one of {', '.join(MONITORS)}, got {monitor!r}")
-    if epochs < 1 or patience < 0:
-        raise InputError(f"--epochs must be >= 1 and --patience >= 0, got {epochs}, {patience}")
-    hp = hparams or HParams()
-    if batch_size is not None:
-        hp = dataclasses.replace(hp, batch_size=batch_size)
+    hp = check_settings(hparams, epochs, patience, monitor, batch_size)
     start = time.perf_counter()
     inputs = distributed_inputs(data, hp.batch_size, seed, hp.mixup)
-
-    import keras
-
-    from glasses.losses import WARMUP_EPOCHS, DropRateSchedule  # imports keras, so not at the top
-
-    backup_remote = storage.join(output, BACKUP_DIR)
-    with (
-        storage.working_copy(backup_remote, "glasses-train-backup-") as backup_local,
-        tempfile.TemporaryDirectory(prefix="glasses-train-") as work,
-    ):
-        previous: dict[str, list[float]] = {}
-        if os.path.exists(os.path.join(backup_local, HISTORY)):
-            with open(os.path.join(backup_local, HISTORY)) as f:
-                previous = json.load(f)
-        with inputs.strategy.scope():
-            model = build_model(hp, inputs.resolution)
-        ours, mirror = _callbacks(keras, backup_local, backup_remote, previous, epochs)
-        stop = keras.callbacks.EarlyStopping(
-            monitor=monitor,
-            patience=patience,
-            restore_best_weights=True,
-            # with the small-loss defence, epochs before its warm-up ends are not candidates
-            start_from_epoch=WARMUP_EPOCHS if hp.drop_noisy else 0,
-        )
-        board = keras.callbacks.TensorBoard(os.path.join(work, "out", "logs"))
-        # after the checkpoint (which keeps the last weights), before the history keeper (which
-        # records the averaged model's validation scores)
-        average, restore = _averaging_callbacks(keras, inputs.val, hp.average_epochs)
-        ours.insert(1, average)
-        if hp.drop_noisy:
-            # before the history keeper, so that each epoch's drop_rate is in history.json
-            ours.insert(1, DropRateSchedule(model.loss, mirror.history))
-        model.fit(
-            inputs.train,
-            epochs=epochs,
-            callbacks=[*ours, stop, restore, board, *callbacks],
-            shuffle=False,  # the dataset shuffles itself
-            verbose=0,
-        )
-        resumed_from = len(previous.get("loss", []))
-        history = mirror.history
-        _write_outputs(model, hp, history, work, output)
-        storage.delete_tree(backup_remote)  # finished: a rerun starts afresh
-    # the epoch whose weights the model holds: EarlyStopping's own pick (it skips the warm-up and
-    # restarts with a resumed run), or the last epoch when no epoch was a candidate
-    best = stop.best_epoch if stop.best_weights is not None else len(history["loss"]) - 1
+    backup = storage.join(output, BACKUP_DIR)
+    with tempfile.TemporaryDirectory(prefix="glasses-train-") as work:
+        fitted = fit(
+            inputs, hp, epochs=epochs, patience=patience, monitor=monitor, backup=backup,
+            logs=os.path.join(work, "out", "logs"), callbacks=callbacks,
+        )  # fmt: skip
+        _write_outputs(fitted.model, hp, fitted.history, work, output)
+    storage.delete_tree(backup)  # finished: a rerun starts afresh
+    history, best = fitted.history, fitted.epoch_kept
     result = TrainResult(
         epochs_run=len(history["loss"]),
         epoch_kept=best + 1,
-        resumed_from_epoch=resumed_from,
+        resumed_from_epoch=fitted.resumed_from_epoch,
         best_val_loss=history["val_loss"][best],
         best_val_accuracy=history["val_accuracy"][best],
         replicas=inputs.replicas,
@@ -255,6 +309,20 @@ def train(
     storage.write_text(storage.join(output, TRAINING_SUMMARY), json.dumps(summary, indent=1) + "\n")
     health.write_reference(output, data)  # what normal looks like, for score's batch report
     return result
+
+
+def check_settings(
+    hparams: HParams | None, epochs: int, patience: int, monitor: str, batch_size: int | None
+) -> HParams:
+    """The hyperparameters to train with, after checking the loop's settings."""
+    if monitor not in MONITORS:
+        raise InputError(f"--monitor must be one of {', '.join(MONITORS)}, got {monitor!r}")
+    if epochs < 1 or patience < 0:
+        raise InputError(f"--epochs must be >= 1 and --patience >= 0, got {epochs}, {patience}")
+    hp = hparams or HParams()
+    if batch_size is not None:
+        hp = dataclasses.replace(hp, batch_size=batch_size)
+    return hp
 
 
 def servable(model: Any, hp: HParams) -> Any:
