@@ -20,9 +20,9 @@ from glasses.shard import shard
 
 # the default model, a few epochs: enough to find flips far above chance on 1000 faces
 SETTINGS = Settings(folds=3, seed=0, epochs=15, patience=4)
-# fan-out and resume need equal results, not good ones: a tiny model, 2 folds, 3 epochs
-TINY = Settings(folds=3, seed=0, epochs=3, patience=3,
-                hparams=HParams(conv_blocks=1, filters=4, dense_units=8, batch_size=32))  # fmt: skip
+# fan-out and resume need equal results, not good ones: a tiny model, 3 folds, 3 epochs
+TINY_MODEL = HParams(conv_blocks=1, filters=4, dense_units=8, batch_size=32)
+TINY = Settings(folds=3, seed=0, epochs=3, patience=3, hparams=TINY_MODEL)
 
 
 @pytest.fixture(scope="module")
