@@ -91,7 +91,7 @@ def test_audit_finds_planted_flips_and_every_face_has_one_row(
     assert report["faces"] == labelled and report["flagged"] == len(flagged)
     assert sum(sum(c.values()) for c in report["flagged_counts"].values()) == len(flagged)
     assert 0.0 <= report["estimated_noise_rate"]["1"] <= 1.0
-    assert len(report["folds"]) == 3 and report["filter_by"] == "prune_by_noise_rate"
+    assert len(report["folds"]) == 3 and report["filter_by"] == "confident_learning"
     # corrections: drop every flagged face, in ingest's format
     with (audited / "corrections.csv").open() as f:
         corrections = list(csv.DictReader(f))

@@ -56,7 +56,7 @@ STEP = "audit"
 # cleanlab.filter.find_label_issues' methods; the default was chosen by measurement (README)
 FILTERS = ("prune_by_noise_rate", "prune_by_class", "both", "confident_learning",
            "predicted_neq_given")  # fmt: skip
-DEFAULT_FILTER = "prune_by_noise_rate"
+DEFAULT_FILTER = "confident_learning"
 APPLY = ("drop", "relabel")
 FOLD_COLUMNS = ("id", "split", "given_label", "p_glasses")
 ISSUE_COLUMNS = ("id", "uri", "split", "given_label", "p_glasses", "label_quality", "flagged",
