@@ -90,6 +90,11 @@ def _fold_data(output: str, k: int) -> str:
     return parts.uri(output, _fold_name(k)) + ".csv"
 
 
+def _part_data(output: str, name: str) -> list[str]:
+    """A fold part's data files, by the part's name (what parts.collect asks for)."""
+    return [parts.uri(output, name) + ".csv"]
+
+
 def _digest(shards: str, metadata: dict[str, Any], settings: Settings, k: int) -> str:
     body = json.dumps(
         {"shards": shards, "metadata": metadata, "fold": k,
@@ -140,7 +145,7 @@ def audit(
         log.info("%d of this worker's %d folds already done", len(mine) - len(todo), len(mine))
     if todo:
         _run_folds(shards, output, s, todo)
-    if parts.collect(output, plan, lambda name: [_fold_data(output, int(name[5:]))]) is None:
+    if parts.collect(output, plan, lambda name: _part_data(output, name)) is None:
         log.info("this worker's folds are done; others are still to come")
         return None
     return finish(output)
@@ -244,15 +249,13 @@ def finish(output: str) -> dict[str, Any]:
     from cleanlab.rank import get_label_quality_scores
 
     plan = parts.Plan.read(output, STEP)
-    sidecars = parts.collect(output, plan, lambda name: [_fold_data(output, int(name[5:]))])
+    sidecars = parts.collect(output, plan, lambda name: _part_data(output, name))
     if sidecars is None:
         raise InputError(f"{output}: not every fold of the audit is done; run its workers first")
     context = plan.context
     rows: list[dict[str, str]] = []
     for name, _ in plan.parts:
-        rows.extend(
-            csv.DictReader(io.StringIO(storage.read_text(_fold_data(output, int(name[5:])))))
-        )
+        rows.extend(csv.DictReader(io.StringIO(storage.read_text(_part_data(output, name)[0]))))
     labels = np.array([int(r["given_label"]) for r in rows])
     p = np.array([float(r["p_glasses"]) for r in rows])
     pred_probs = np.stack([1.0 - p, p], axis=1)
