@@ -166,5 +166,7 @@ def test_cli_options_are_checked(
     shards = str(noisy_shards[0])
     code = cli.main(["audit", "--data", shards, "--output", str(tmp_path), "--folds", "1"])
     assert code == 1 and "--folds must be at least 2" in capsys.readouterr().err
+    code = cli.main(["audit", "--data", shards, "--output", str(tmp_path), "--epochs", "0"])
+    assert code == 1 and "--epochs must be >= 1" in capsys.readouterr().err
     code = cli.main(["audit", "--data", str(tmp_path / "none"), "--output", str(tmp_path)])
     assert code == 1 and "no such folder" in capsys.readouterr().err

@@ -117,12 +117,15 @@ def audit(
     """Do this worker's folds; finish the audit if every fold is done. Returns the report when
     this call finished it, None when other workers' folds are still to come."""
     from glasses.shard import read_metadata
+    from glasses.train import check_settings
 
     s = settings or Settings()
     parts.check_worker(num_workers, worker_index)
     _check_options(filter_by, apply)
     if s.folds < 2:
         raise InputError(f"--folds must be at least 2, got {s.folds}")
+    # the fold models are trained by train's loop: the same checks of its settings
+    check_settings(s.hparams, s.epochs, s.patience, s.monitor, None)
     metadata = read_metadata(shards)
     labelled = sum(metadata["splits"][split]["records"] for split in ("train", "val", "test"))
     if labelled < 2 * s.folds:
@@ -144,7 +147,7 @@ def audit(
     if len(todo) < len(mine):
         log.info("%d of this worker's %d folds already done", len(mine) - len(todo), len(mine))
     if todo:
-        _run_folds(shards, output, s, todo)
+        _run_folds(shards, int(metadata["resolution"]), output, s, todo)
     if parts.collect(output, plan, lambda name: _part_data(output, name)) is None:
         log.info("this worker's folds are done; others are still to come")
         return None
@@ -158,12 +161,12 @@ def _check_options(filter_by: str, apply: str) -> None:
         raise InputError(f"--apply must be one of {', '.join(APPLY)}, got {apply!r}")
 
 
-def _run_folds(shards: str, output: str, s: Settings, todo: list[tuple[int, str]]) -> None:
+def _run_folds(
+    shards: str, resolution: int, output: str, s: Settings, todo: list[tuple[int, str]]
+) -> None:
     from glasses.dataset import from_arrays, read_arrays
-    from glasses.shard import read_metadata
     from glasses.train import Inputs, fit, seeded_strategy
 
-    resolution = int(read_metadata(shards)["resolution"])
     arrays = {split: read_arrays(shards, split) for split in ("train", "val", "test")}
     images = np.concatenate([arrays[split][0] for split in arrays])
     labels = np.concatenate([arrays[split][1] for split in arrays])
