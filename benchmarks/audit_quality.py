@@ -10,13 +10,14 @@ left is measured against the true labels of every face of the original test spli
 model trained on all the given labels.
 
     python benchmarks/audit_quality.py [--seeds 0 1 2] [--train-seeds 0 1 2 3 4]
-        [--styles classic] [--count 2000]
+        [--styles classic] [--count 2000] [--clean [--clean-only]]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import glob
 import os
 import sys
 import tempfile
@@ -51,12 +52,22 @@ def prepare(root: str, count: int, noise: float, seed: int, style: str,
     return raw, shards
 
 
-def flags_vs_truth(audit_dir: str, truth: dict[int, int]) -> dict[str, tuple[int, float, float]]:
-    """(flagged, precision, recall) per cleanlab filter on the audit's probabilities."""
+def flags_vs_truth(
+    audit_dir: str, truth: dict[int, int], first_round: bool = False
+) -> dict[str, tuple[int, float, float]]:
+    """(flagged, precision, recall) per cleanlab filter on the audit's probabilities (of its
+    first round's models, with ``first_round``: what the later rounds buy)."""
     from cleanlab.filter import find_label_issues
 
-    with open(os.path.join(audit_dir, LABEL_ISSUES)) as f:
-        rows = list(csv.DictReader(f))
+    rows = []
+    names = (
+        sorted(glob.glob(os.path.join(audit_dir, "_parts", "round-1-fold-*.csv")))
+        if first_round
+        else [os.path.join(audit_dir, LABEL_ISSUES)]
+    )
+    for name in names:
+        with open(name) as f:
+            rows.extend(csv.DictReader(f))
     ids = np.array([int(r["id"]) for r in rows])
     labels = np.array([int(r["given_label"]) for r in rows])
     p = np.array([float(r["p_glasses"]) for r in rows])
@@ -78,46 +89,78 @@ def main() -> None:
     parser.add_argument(
         "--clean", action="store_true", help="also audit clean labels (first seed's faces)"
     )
+    parser.add_argument(
+        "--clean-only", action="store_true", help="only the clean labels' audit (with --clean)"
+    )
     args = parser.parse_args()
     for style in args.styles:
         for seed in args.seeds:
             with tempfile.TemporaryDirectory() as root:
-                raw, shards = prepare(root, args.count, 0.115, seed, style)
-                truth = _truth(raw)
-                out = os.path.join(root, "audit")
-                start = time.perf_counter()
-                report = audit(shards, out, Settings(seed=seed))
-                seconds = time.perf_counter() - start
-                assert report is not None
-                for method, (n, precision, recall) in flags_vs_truth(out, truth).items():
-                    mark = " (default)" if method == DEFAULT_FILTER else ""
-                    print(f"{style} seed {seed} {method}{mark}: {n} flagged, precision "
-                          f"{precision:.3f}, recall {recall:.3f}", flush=True)  # fmt: skip
-                print(
-                    f"{style} seed {seed}: audit of {report['faces']} faces, 5 folds, "
-                    f"{seconds:.0f}s; estimated noise {report['estimated_noise_rate']}"
-                )
-                _, fixed = prepare(root, args.count, 0.115, seed, style,
-                                   [os.path.join(out, CORRECTIONS)])  # fmt: skip
-                for train_seed in args.train_seeds:
-                    for name, data in (("given labels", shards), ("audit drop", fixed)):
-                        model = os.path.join(root, f"model-{name[:5]}-{train_seed}")
-                        train(data, model, seed=train_seed)
-                        # both on every face of the original test split, against the truth
-                        accuracy = test_split_vs_true(shards, model, truth)
-                        print(
-                            f"{style} seed {seed} train seed {train_seed}: {name}: "
-                            f"{accuracy:.3f} vs true labels on the test split",
-                            flush=True,
-                        )
+                if not args.clean_only:
+                    noisy(root, args.count, seed, style, args.train_seeds)
                 if args.clean and seed == args.seeds[0]:
-                    raw, clean = prepare(root, args.count, 0.0, seed, style)
-                    report = audit(clean, os.path.join(root, "audit-clean"), Settings(seed=seed))
-                    assert report is not None
-                    print(
-                        f"{style} seed {seed} clean labels: {report['flagged']} of "
-                        f"{report['faces']} flagged ({report['flagged_share']:.1%})"
-                    )
+                    clean(root, args.count, seed, style, args.train_seeds)
+
+
+def noisy(root: str, count: int, seed: int, style: str, train_seeds: Sequence[int]) -> None:
+    raw, shards = prepare(root, count, 0.115, seed, style)
+    truth = _truth(raw)
+    out = os.path.join(root, "audit")
+    start = time.perf_counter()
+    report = audit(shards, out, Settings(seed=seed))
+    seconds = time.perf_counter() - start
+    assert report is not None
+    for method, (n, precision, recall) in flags_vs_truth(out, truth).items():
+        mark = " (default)" if method == DEFAULT_FILTER else ""
+        print(f"{style} seed {seed} {method}{mark}: {n} flagged, precision "
+              f"{precision:.3f}, recall {recall:.3f}", flush=True)  # fmt: skip
+    n, precision, recall = flags_vs_truth(out, truth, first_round=True)[DEFAULT_FILTER]
+    print(f"{style} seed {seed} {DEFAULT_FILTER}, first round's models only: {n} "
+          f"flagged, precision {precision:.3f}, recall {recall:.3f}")  # fmt: skip
+    print(
+        f"{style} seed {seed}: audit of {report['faces']} faces, 5 folds, "
+        f"{seconds:.0f}s; estimated noise {report['estimated_noise_rate']}"
+    )
+    given_or_dropped(root, count, 0.115, seed, style, shards, out, truth, train_seeds)
+
+
+def clean(root: str, count: int, seed: int, style: str, train_seeds: Sequence[int]) -> None:
+    raw, shards = prepare(root, count, 0.0, seed, style)
+    out = os.path.join(root, "audit-clean")
+    report = audit(shards, out, Settings(seed=seed))
+    assert report is not None
+    print(
+        f"{style} seed {seed} clean labels: {report['flagged']} of "
+        f"{report['faces']} flagged ({report['flagged_share']:.1%})"
+    )
+    given_or_dropped(root, count, 0.0, seed, style, shards, out, _truth(raw), train_seeds)
+
+
+def given_or_dropped(
+    root: str,
+    count: int,
+    noise: float,
+    seed: int,
+    style: str,
+    shards: str,
+    audit_dir: str,
+    truth: dict[int, int],
+    train_seeds: Sequence[int],
+) -> None:
+    """The defaults trained on all given labels and on the labels the audit trusts, both
+    measured on every face of the original test split against the truth."""
+    _, fixed = prepare(root, count, noise, seed, style,
+                       [os.path.join(audit_dir, CORRECTIONS)])  # fmt: skip
+    for train_seed in train_seeds:
+        for name, data in (("given labels", shards), ("audit drop", fixed)):
+            model = os.path.join(root, f"model-{noise}-{name[:5]}-{train_seed}")
+            train(data, model, seed=train_seed)
+            accuracy = test_split_vs_true(shards, model, truth)
+            print(
+                f"{style} seed {seed} noise {noise} train seed {train_seed}: {name}: "
+                f"{accuracy:.3f} vs true labels on the test split",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from kfp import compiler, dsl, kubernetes
 
 from components import steps as c
 from glasses import defaults
+from glasses.audit import Settings as AuditSettings
 from glasses.health import Thresholds
 from glasses.metrics import UNCERTAIN_HIGH, UNCERTAIN_LOW
 
@@ -52,12 +53,14 @@ RESOURCES: dict[str, Resources] = {
     "evaluate": Resources("2", "8Gi"),
     "evaluate-audited": Resources("2", "8Gi"),
     "audit": Resources("4", "16Gi"),
+    "audit-next-round": Resources("4", "16Gi"),
+    "gather-audit-round": Resources("1", "2Gi"),
     "merge-audit": Resources("1", "2Gi"),
     "publish": Resources("500m", "1Gi"),
     "score": Resources("2", "4Gi"),
     "merge-scores": Resources("1", "4Gi"),
 }
-GPU_STEPS = ("tune", "train", "audit")
+GPU_STEPS = ("tune", "train", "audit", "audit-next-round")
 AUDIT_MODES = ("off", "report", "drop")
 
 
@@ -211,15 +214,24 @@ class AuditInputs:
 
 
 def _audit_fan_out(s: CompileSettings, shards: Any, i: AuditInputs) -> Any:
-    """The audit's folds over ``i.workers`` parallel GPU tasks, then cleanlab in one task."""
-    fan = _configure(c.fan_out(count=i.workers), s)
-    with dsl.ParallelFor(fan.output, name="audit-workers") as index:
-        part = _configure(
-            c.audit(shards=shards, folds=i.folds, epochs=i.epochs, seed=i.seed,
-                    num_workers=i.workers, worker_index=index),
-            s,
-        )  # fmt: skip
-    merged = _configure(c.merge_audit(parts=dsl.Collected(part.outputs["audit_parts"])), s)
+    """Each round of the audit's folds over ``i.workers`` parallel GPU tasks (a round's models
+    need every fold of the round before), then cleanlab in one task."""
+    previous = None
+    for r in range(1, AuditSettings().rounds + 1):
+        fan = _configure(c.fan_out(count=i.workers), s)
+        with dsl.ParallelFor(fan.output, name=f"audit-round-{r}-workers") as index:
+            args = {"shards": shards, "folds": i.folds, "epochs": i.epochs, "seed": i.seed,
+                    "num_workers": i.workers, "worker_index": index,
+                    "through_round": r}  # fmt: skip
+            part = _configure(
+                c.audit(**args) if previous is None
+                else c.audit_next_round(**args, previous=previous),
+                s,
+            )  # fmt: skip
+        collected = dsl.Collected(part.outputs["audit_parts"])
+        if r < AuditSettings().rounds:
+            previous = _configure(c.gather_audit_round(parts=collected), s).outputs["audit_round"]
+    merged = _configure(c.merge_audit(parts=collected), s)
     return merged.outputs["audit"]
 
 

@@ -349,18 +349,48 @@ def audit(
     seed: int,
     num_workers: int,
     worker_index: int,
+    through_round: int,
     audit_parts: Output[Dataset],
 ) -> None:
-    """One worker's folds of the label audit: a model per fold, trained on the other folds,
-    predicting its own."""
-    from glasses.audit import Settings
-    from glasses.audit import audit as run
+    """One worker's folds of the label audit's first round(s): a model per fold, trained on the
+    other folds, predicting its own."""
+    from glasses.audit import pipeline_worker
     from glasses.console import setup
 
     setup(tensorflow=True)  # our logging level; TensorFlow imported without its chatter
-    settings = Settings(folds=folds, seed=seed, epochs=epochs)
-    run(shards.path, audit_parts.path, settings, num_workers=num_workers,
-        worker_index=worker_index)  # fmt: skip
+    pipeline_worker(shards.path, audit_parts.path, folds, epochs, seed, num_workers,
+                    worker_index, through_round)  # fmt: skip
+
+
+@_component
+def audit_next_round(
+    shards: Input[Dataset],
+    previous: Input[Dataset],
+    folds: int,
+    epochs: int,
+    seed: int,
+    num_workers: int,
+    worker_index: int,
+    through_round: int,
+    audit_parts: Output[Dataset],
+) -> None:
+    """One worker's folds of a later round of the label audit: its models train without the
+    faces the rounds before (``previous``, every fold of them) flagged."""
+    from glasses.audit import pipeline_worker
+    from glasses.console import setup
+
+    setup(tensorflow=True)  # our logging level; TensorFlow imported without its chatter
+    pipeline_worker(shards.path, audit_parts.path, folds, epochs, seed, num_workers,
+                    worker_index, through_round, previous=previous.path)  # fmt: skip
+
+
+@_component
+def gather_audit_round(parts: Input[list[Dataset]], audit_round: Output[Dataset]) -> None:
+    """Every worker's folds of one audit round in one folder, for the next round's workers."""
+    from glasses import storage
+
+    for part in parts:
+        storage.copy_tree(part.path, audit_round.path)
 
 
 @_component

@@ -4,6 +4,7 @@ every face accounted for, fan-out and resume give the same result, the review ou
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import logging
 import shutil
@@ -85,13 +86,22 @@ def test_audit_finds_planted_flips_and_every_face_has_one_row(
     precision = len(flagged & flipped) / len(flagged)
     recall = len(flagged & flipped) / len(flipped)
     # flagging at random would give a precision of about 0.15 (the flipped share); the quality
-    # targets are measured on 2000 faces with five full folds (benchmarks/quality.py)
+    # targets are measured on 2000 faces with five full folds (benchmarks/audit_quality.py)
     assert precision > 2 * len(flipped) / labelled and recall > 0.5, (precision, recall)
     report = json.loads((audited / "audit_report.json").read_text())
     assert report["faces"] == labelled and report["flagged"] == len(flagged)
     assert sum(sum(c.values()) for c in report["flagged_counts"].values()) == len(flagged)
     assert 0.0 <= report["estimated_noise_rate"]["1"] <= 1.0
-    assert len(report["folds"]) == 3 and report["filter_by"] == "confident_learning"
+    # two rounds of three folds; the second round's models left the first round's flags out
+    assert [(f["round"], f["fold"]) for f in report["folds"]] == [
+        (r, k) for r in (1, 2) for k in range(3)]  # fmt: skip
+    first = report["flagged_per_round"][0]
+    assert report["flagged_per_round"] == [first, len(flagged)] and first > 0
+    for fold in report["folds"]:
+        left_out = fold["left_out_as_flagged"]
+        assert (left_out == 0) if fold["round"] == 1 else (0 < left_out < first)
+        assert fold["faces"] + fold["trained_on"] + fold["validated_on"] + left_out == labelled
+    assert report["filter_by"] == "confident_learning"
     # corrections: drop every flagged face, in ingest's format
     with (audited / "corrections.csv").open() as f:
         corrections = list(csv.DictReader(f))
@@ -107,6 +117,9 @@ def test_review_page_and_label_studio_tasks(audited: Path) -> None:
         assert f'id="face-{r["id"]}"' in page
     assert page.count("data:image/jpeg;base64,") == len(flagged)  # thumbnails of the originals
     assert "http://" not in page and "https://" not in page  # self-contained
+    first, last = json.loads((audited / "audit_report.json").read_text())["flagged_per_round"]
+    assert "2 rounds, each round's models trained without" in page
+    assert f"flagged: {first}, then {last}" in page
     tasks = json.loads((audited / "label_studio_tasks.json").read_text())
     assert [t["data"]["face_id"] for t in tasks] == [int(r["id"]) for r in flagged]
     for task, row in zip(tasks, flagged, strict=True):
@@ -125,29 +138,69 @@ def test_review_page_and_label_studio_tasks(audited: Path) -> None:
 def test_two_workers_and_a_resumed_fold_give_the_same_audit(
     noisy_shards: tuple[Path, dict[int, int]], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Worker 0 of 2 does folds 0 and 2 and waits; worker 1 does fold 1 and finishes: the same
-    flags as one worker (training is deterministic). A fold killed mid-way (data half-written,
-    no sidecar) is redone on the rerun, alone, with the same result."""
+    """Worker 0 of 2 does round 1's folds 0 and 2, and stops: round 2 needs all of round 1.
+    Worker 1 does round 1's fold 1, then round 2's fold 1. Worker 0 run again does round 2's
+    folds 0 and 2 and finishes: the same flags as one worker (training is deterministic). A fold
+    killed mid-way (data half-written, no sidecar) is redone on the rerun, alone, with the same
+    result."""
     shards = str(noisy_shards[0])
     one = tmp_path / "one"
     assert audit(shards, str(one), TINY) is not None
     out = tmp_path / "fanned"
-    assert audit(shards, str(out), TINY, num_workers=2, worker_index=0) is None
-    assert sorted(p.name for p in (out / "_parts").glob("fold-*.json")) == [
-        "fold-000.json", "fold-002.json"]  # fmt: skip
-    assert audit(shards, str(out), TINY, num_workers=2, worker_index=1) is not None
+
+    def done() -> list[str]:
+        return sorted(p.stem for p in (out / "_parts").glob("round-*.json"))
+
+    with caplog.at_level(logging.INFO, logger="glasses.audit"):
+        assert audit(shards, str(out), TINY, num_workers=2, worker_index=0) is None
+    assert "round 2 waits for every fold of round 1" in caplog.text
+    assert done() == ["round-1-fold-000", "round-1-fold-002"]
+    assert audit(shards, str(out), TINY, num_workers=2, worker_index=1) is None
+    assert done() == ["round-1-fold-000", "round-1-fold-001", "round-1-fold-002",
+                      "round-2-fold-001"]  # fmt: skip
+    assert audit(shards, str(out), TINY, num_workers=2, worker_index=0) is not None
     assert rows_of(out) == rows_of(one)
 
     crashed = tmp_path / "crashed"
     shutil.copytree(out, crashed)
-    (crashed / "_parts" / "fold-001.json").unlink()
-    data = crashed / "_parts" / "fold-001.csv"
+    (crashed / "_parts" / "round-2-fold-001.json").unlink()
+    data = crashed / "_parts" / "round-2-fold-001.csv"
     data.write_text(data.read_text()[:100])
     (crashed / "label_issues.csv").unlink()
+    caplog.clear()
     with caplog.at_level(logging.INFO, logger="glasses.audit"):
         assert audit(shards, str(crashed), TINY) is not None
-    assert "2 of this worker's 3 folds already done" in caplog.text
+    assert "round 1: 3 of this worker's 3 folds already done" in caplog.text
+    assert "round 2: 2 of this worker's 3 folds already done" in caplog.text
     assert rows_of(crashed) == rows_of(one)
+
+
+def test_rounds_stages_and_a_one_round_audit_reused(
+    noisy_shards: tuple[Path, dict[int, int]], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``through_round`` ends a DAG's first fan-out stage; a one-round audit's folds are the
+    first round of a two-round audit of the same data, so adding a round redoes nothing."""
+    shards = str(noisy_shards[0])
+    out = tmp_path / "staged"
+    assert audit(shards, str(out), TINY, through_round=1) is None
+    assert len(list((out / "_parts").glob("round-1-*.json"))) == 3
+    assert not list((out / "_parts").glob("round-2-*"))
+    with pytest.raises(InputError, match=r"--through-round must be in 1\.\.2"):
+        audit(shards, str(out), TINY, through_round=3)
+
+    once = tmp_path / "once"
+    one_round = dataclasses.replace(TINY, rounds=1)
+    report = audit(shards, str(once), one_round)
+    assert report is not None and len(report["flagged_per_round"]) == 1
+    with caplog.at_level(logging.INFO, logger="glasses.audit"):
+        assert audit(shards, str(once), TINY) is not None
+    assert "round 1: 3 of this worker's 3 folds already done" in caplog.text
+    assert rows_of(once) == rows_of(_finished_two_rounds(shards, out))
+
+
+def _finished_two_rounds(shards: str, out: Path) -> Path:
+    assert audit(shards, str(out), TINY) is not None
+    return out
 
 
 def test_finish_before_every_fold_is_done_says_so(
@@ -155,7 +208,7 @@ def test_finish_before_every_fold_is_done_says_so(
 ) -> None:
     partial = tmp_path / "partial"
     shutil.copytree(audited, partial)  # fixture order: noisy_shards first, then audited
-    (partial / "_parts" / "fold-002.json").unlink()
+    (partial / "_parts" / "round-2-fold-002.json").unlink()
     with pytest.raises(InputError, match="not every fold of the audit is done"):
         finish(str(partial))
 
@@ -166,6 +219,8 @@ def test_cli_options_are_checked(
     shards = str(noisy_shards[0])
     code = cli.main(["audit", "--data", shards, "--output", str(tmp_path), "--folds", "1"])
     assert code == 1 and "--folds must be at least 2" in capsys.readouterr().err
+    code = cli.main(["audit", "--data", shards, "--output", str(tmp_path), "--rounds", "0"])
+    assert code == 1 and "--rounds must be at least 1" in capsys.readouterr().err
     code = cli.main(["audit", "--data", shards, "--output", str(tmp_path), "--epochs", "0"])
     assert code == 1 and "--epochs must be >= 1" in capsys.readouterr().err
     code = cli.main(["audit", "--data", str(tmp_path / "none"), "--output", str(tmp_path)])

@@ -91,3 +91,19 @@ def test_bad_hparams_files_are_named(tmp_path: Path, text: str, message: str) ->
     path.write_text(text)
     with pytest.raises(InputError, match=message):
         HParams.load(str(path))
+
+
+def test_eager_probabilities_equal_keras_predict() -> None:
+    """The audit's and the noise estimate's eager calls give what model.predict gives, for an
+    array (in batches, the last one short) and for a dataset of (images, labels) batches."""
+    import tensorflow as tf
+
+    from glasses.predict import probabilities
+
+    model = build_model(HParams(conv_blocks=1, filters=4, dense_units=8), 32)
+    images = np.random.default_rng(0).integers(0, 256, (70, 32, 32, 3), dtype=np.uint8)
+    expected = model.predict(images, verbose=0).reshape(-1)
+    np.testing.assert_allclose(probabilities(model, images, batch=32), expected, atol=1e-6)
+    batches = tf.data.Dataset.from_tensor_slices((images, np.zeros(70))).batch(16)
+    np.testing.assert_allclose(probabilities(model, batches), expected, atol=1e-6)
+    assert probabilities(model, images[:0]).shape == (0,)

@@ -3,6 +3,7 @@ the parameter file, and pipeline.py's command line."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -82,7 +83,7 @@ def test_every_task_parameter_and_default(tmp_path: Path) -> None:
 def test_gpu_settings_if_parallel_for_and_image(tmp_path: Path) -> None:
     spec = compiled(tmp_path)
     executors = spec["deploymentSpec"]["executors"]
-    for name in ("exec-train", "exec-tune", "exec-audit"):
+    for name in ("exec-train", "exec-tune", "exec-audit", "exec-audit-next-round"):
         resources = executors[name]["container"]["resources"]
         assert resources["accelerator"]["resourceType"] == "nvidia.com/gpu"
         assert resources["accelerator"]["resourceCount"] == "1"
@@ -93,7 +94,7 @@ def test_gpu_settings_if_parallel_for_and_image(tmp_path: Path) -> None:
     assert components.DEFAULT_IMAGE.endswith(f":{glasses.__version__}")  # the package version
 
     k8s = spec["platform"]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
-    for name in ("exec-train", "exec-tune", "exec-audit"):
+    for name in ("exec-train", "exec-tune", "exec-audit", "exec-audit-next-round"):
         assert k8s[name]["nodeSelector"]["labels"] == {
             "cloud.google.com/gke-accelerator": "nvidia-l4"
         }
@@ -112,8 +113,14 @@ def test_gpu_settings_if_parallel_for_and_image(tmp_path: Path) -> None:
     loops = [t for t in tasks.values() if "parameterIterator" in t]
     assert {t["taskInfo"]["name"] for t in loops} == {
         "shard-workers", "score-unlabelled-workers", "score-new-faces-workers",
-        "audit-workers", "shard-audited-workers",
+        "audit-round-1-workers", "audit-round-2-workers", "shard-audited-workers",
     }  # fmt: skip
+    # the audit's second round trains on what every fold of the first round flagged
+    second = [t for name, t in tasks.items() if name.startswith("audit-next-round")]
+    assert len(second) == 2  # in the report and the drop branch
+    for task in second:
+        previous = task["inputs"]["artifacts"]["previous"]["componentInputArtifact"]
+        assert previous.startswith("pipelinechannel--gather-audit-round")
 
 
 def test_compile_settings_image_and_no_gpu(tmp_path: Path) -> None:
@@ -184,7 +191,6 @@ class KfpApiStub:
     submit and schedule, recording each request; or refusing all of them with HTTP 500."""
 
     def __init__(self, refuse: bool = False, version: str = "") -> None:
-        import json
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 

@@ -129,6 +129,10 @@ def test_audit_report_mode_publishes_the_review_and_reports_unflagged_accuracy(
     assert (run.audit.parent / "review").read_text().startswith("<!doctype html>")
     tasks = json.loads((run.audit.parent / "review_tasks").read_text())
     assert len(tasks) == len(flagged_ids(run.audit))
+    # both rounds' folds ran, each round fanned out over the two workers
+    report = json.loads((run.audit / "audit_report.json").read_text())
+    assert [(f["round"], f["fold"]) for f in report["folds"]] == [(1, 0), (1, 1), (2, 0), (2, 1)]
+    assert len(list(run.run_dir.glob("for-loop-*/audit-next-round*"))) == 2
     # the model trained on every given label: the original shards, no second ingest
     assert not list(run.run_dir.glob("ingest-audited*"))
     metrics = metrics_of(run)

@@ -94,6 +94,7 @@ def _audit(args: argparse.Namespace) -> None:
 
     settings = Settings(
         folds=args.folds,
+        rounds=args.rounds,
         seed=args.seed,
         epochs=args.epochs,
         patience=args.patience,
@@ -108,9 +109,13 @@ def _audit(args: argparse.Namespace) -> None:
         apply=args.apply,
         num_workers=args.num_workers,
         worker_index=args.worker_index,
+        through_round=args.through_round,
     )
     if report is None:
-        print(f"audit: this worker's folds are done; waiting for the others ({args.output})")
+        print(
+            f"audit: this worker's folds are done as far as it can go; the others' are still "
+            f"to come (run it again once they are done: {args.output})"
+        )
         return
     noise = report["estimated_noise_rate"]
     print(
@@ -389,6 +394,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True, help="shards folder or gs:// prefix")
     p.add_argument("--output", required=True, help="folder or gs:// prefix for the audit")
     p.add_argument("--folds", type=int, default=5, help="models, each predicting one fold")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="rounds of fold models; each later round trains without the faces the round "
+        "before flagged (1 = half the time, less precise flags)",
+    )
+    p.add_argument(
+        "--through-round",
+        type=int,
+        help="stop after this round (a fan-out stage of a DAG); default: every round",
+    )
     p.add_argument("--hparams", help="hyperparameters JSON of the fold models (as train takes)")
     p.add_argument("--epochs", type=int, default=defaults.EPOCHS, help="most epochs per fold model")
     p.add_argument(

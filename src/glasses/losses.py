@@ -147,7 +147,9 @@ class DropRateSchedule(keras.callbacks.Callback):  # type: ignore[misc]
                   self.reason)  # fmt: skip
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        p = self.model.predict(self.val, verbose=0)
+        from glasses.predict import probabilities
+
+        p = probabilities(self.model, self.val)
         estimate = confident_noise(self.labels, p)
         if logs is not None:
             logs["drop_rate"] = float(self.loss.rate.numpy())

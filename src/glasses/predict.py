@@ -68,3 +68,16 @@ class Predictor:
         outs = probe(image[None], training=False)
         outs = outs if isinstance(outs, list | tuple) else [outs]
         return [(layer.name, np.asarray(o)[0]) for layer, o in zip(convs, outs, strict=True)]
+
+
+def probabilities(model: Any, images: Any, batch: int = 256) -> np.ndarray:
+    """A model in training's probabilities for uint8 images (an array, or a dataset of
+    (images, labels) batches), called eagerly: ``model.predict`` traces a graph for every new
+    model and batch shape, which is wasted on a few hundred faces, and the audit's and the
+    noise estimate's new model per fold or epoch made TensorFlow warn of retracing."""
+    if isinstance(images, np.ndarray):
+        batches = [images[i : i + batch] for i in range(0, len(images), batch)]
+    else:
+        batches = [np.asarray(x) for x, _ in images]
+    out = [np.asarray(model(b, training=False), dtype=np.float32).reshape(-1) for b in batches]
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
