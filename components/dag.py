@@ -217,7 +217,8 @@ def _audit_fan_out(s: CompileSettings, shards: Any, i: AuditInputs) -> Any:
     """Each round of the audit's folds over ``i.workers`` parallel GPU tasks (a round's models
     need every fold of the round before), then cleanlab in one task."""
     previous = None
-    for r in range(1, AuditSettings().rounds + 1):
+    rounds = AuditSettings().rounds
+    for r in range(1, rounds + 1):
         fan = _configure(c.fan_out(count=i.workers), s)
         with dsl.ParallelFor(fan.output, name=f"audit-round-{r}-workers") as index:
             args = {"shards": shards, "folds": i.folds, "epochs": i.epochs, "seed": i.seed,
@@ -229,7 +230,7 @@ def _audit_fan_out(s: CompileSettings, shards: Any, i: AuditInputs) -> Any:
                 s,
             )  # fmt: skip
         collected = dsl.Collected(part.outputs["audit_parts"])
-        if r < AuditSettings().rounds:
+        if r < rounds:
             previous = _configure(c.gather_audit_round(parts=collected), s).outputs["audit_round"]
     merged = _configure(c.merge_audit(parts=collected), s)
     return merged.outputs["audit"]

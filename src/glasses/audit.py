@@ -203,8 +203,12 @@ def _round_rows(output: str, plan: parts.Plan, r: int) -> list[dict[str, str]] |
     round_plan = parts.Plan(plan.step, _round_parts(plan, r), plan.context)
     if parts.collect(output, round_plan, lambda name: _part_data(output, name)) is None:
         return None
+    return _read_rows(output, round_plan.parts)
+
+
+def _read_rows(output: str, round_parts: list[tuple[str, str]]) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
-    for name, _ in round_plan.parts:
+    for name, _ in round_parts:
         rows.extend(csv.DictReader(io.StringIO(storage.read_text(_part_data(output, name)[0]))))
     return rows
 
@@ -378,7 +382,8 @@ def finish(output: str) -> dict[str, Any]:
         raise InputError(f"{output}: not every fold of the audit is done; run its workers first")
     context = plan.context
     rounds = max(_round_of(name) for name, _ in plan.parts)
-    per_round = [_round_rows(output, plan, r) or [] for r in range(1, rounds + 1)]
+    # every part is done (collected above): read each round's rows without checking again
+    per_round = [_read_rows(output, _round_parts(plan, r)) for r in range(1, rounds + 1)]
     rows = per_round[-1]  # the last round's models are the strongest: they decide
     labels, pred_probs = _given_and_probabilities(rows)
     p = pred_probs[:, 1]
