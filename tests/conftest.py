@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,6 +76,23 @@ def trained_model(train_shards: Path, tmp_path_factory: pytest.TempPathFactory) 
     small = HParams(conv_blocks=2, filters=16, dense_units=32, dropout=0.3, batch_size=16)
     train(str(train_shards), str(out), hparams=small, epochs=8, patience=8, seed=1)
     return out
+
+
+@pytest.fixture(scope="session")
+def noisy_shards(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[int, int]]:
+    """1000 faces at 64 px, 15 % of the labels flipped, and the true labels (the audit and
+    the noisy-label default are measured on it)."""
+    from glasses.ingest import ingest
+    from glasses.shard import shard
+
+    root = tmp_path_factory.mktemp("audit-data")
+    synth.synth(str(root / "raw"), count=1000, size=128, unlabelled_fraction=0.05,
+                label_noise=0.15, seed=11, workers=2)  # fmt: skip
+    ingest(str(root / "raw"), str(root / "ingested"))
+    shard(str(root / "ingested" / "manifest.csv"), str(root / "shards"), resolution=64, workers=2)
+    with (root / "raw" / "ground_truth.csv").open() as f:
+        truth = {int(r["id"]): int(r["true_label"]) for r in csv.DictReader(f)}
+    return root / "shards", truth
 
 
 # fixtures that train a model, run the DAG, or make data only those tests use

@@ -12,31 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from glasses import cli, synth
+from glasses import cli
 from glasses.audit import Settings, audit, finish, fold_of
 from glasses.errors import InputError
-from glasses.ingest import ingest
 from glasses.model import HParams
-from glasses.shard import shard
 
 # the default model, a few epochs: enough to find flips far above chance on 1000 faces
 SETTINGS = Settings(folds=3, seed=0, epochs=15, patience=4)
 # fan-out and resume need equal results, not good ones: a tiny model, 3 folds, 3 epochs
 TINY_MODEL = HParams(conv_blocks=1, filters=4, dense_units=8, batch_size=32)
 TINY = Settings(folds=3, seed=0, epochs=3, patience=3, hparams=TINY_MODEL)
-
-
-@pytest.fixture(scope="module")
-def noisy_shards(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[int, int]]:
-    """1000 faces at 64 px, 15 % of the labels flipped, and the true labels."""
-    root = tmp_path_factory.mktemp("audit-data")
-    synth.synth(str(root / "raw"), count=1000, size=128, unlabelled_fraction=0.05,
-                label_noise=0.15, seed=11, workers=2)  # fmt: skip
-    ingest(str(root / "raw"), str(root / "ingested"))
-    shard(str(root / "ingested" / "manifest.csv"), str(root / "shards"), resolution=64, workers=2)
-    with (root / "raw" / "ground_truth.csv").open() as f:
-        truth = {int(r["id"]): int(r["true_label"]) for r in csv.DictReader(f)}
-    return root / "shards", truth
 
 
 @pytest.fixture(scope="module")

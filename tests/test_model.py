@@ -19,7 +19,7 @@ def test_builder_honours_every_hyperparameter() -> None:
     hp = HParams(
         conv_blocks=2, filters=8, kernel_size=5, pooling="average", dense_units=16,
         dropout=0.3, learning_rate=0.01, decay_rate=0.5, decay_steps=10, batch_size=4,
-        drop_noisy=0.25,
+        drop_noisy=0.25, label_smoothing=0.2,
     )  # fmt: skip
     model = build_model(hp, 32)
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
@@ -36,7 +36,9 @@ def test_builder_honours_every_hyperparameter() -> None:
     assert schedule["config"]["initial_learning_rate"] == 0.01
     assert schedule["config"]["decay_rate"] == 0.5 and schedule["config"]["decay_steps"] == 10
     assert model.loss.name == "small_loss_bce" and model.loss.max_drop == 0.25
-    assert build_model(dataclasses.replace(hp, drop_noisy=0.0), 32).loss == "binary_crossentropy"
+    assert model.loss.label_smoothing == 0.2
+    paper = dataclasses.replace(hp, drop_noisy=0.0, label_smoothing=0.0)
+    assert build_model(paper, 32).loss == "binary_crossentropy"
     assert model.input.dtype == "uint8" and model.input.shape[1:] == (32, 32, 3)
     assert isinstance(
         build_model(HParams(pooling="max"), 32).get_layer("pool1"), keras.layers.MaxPooling2D
@@ -63,12 +65,18 @@ def test_model_takes_uint8_images_and_returns_probabilities() -> None:
     assert p.shape == (5, 1) and p.dtype == np.float32 and ((p > 0) & (p < 1)).all()
 
 
+def test_too_many_blocks_for_the_image_size_is_named() -> None:
+    with pytest.raises(InputError, match="need images of at least 16 px, the shards hold 8 px"):
+        build_model(HParams(conv_blocks=4, filters=4, dense_units=8), 8)
+    assert build_model(HParams(conv_blocks=4, filters=4, dense_units=8), 16).output.shape[1] == 1
+
+
 def test_hparams_json_round_trip(tmp_path: Path) -> None:
     hp = HParams(conv_blocks=4, pooling="average", learning_rate=0.002)
     path = tmp_path / "hp.json"
     path.write_text(hp.to_json())
     assert HParams.load(str(path)) == hp
-    assert json.loads(HParams().to_json())["conv_blocks"] == 3
+    assert json.loads(HParams().to_json())["conv_blocks"] == 4
     path.write_text('{"conv_blocks": 2, "learning_rate": 1}')  # int where float is fine
     assert HParams.load(str(path)).learning_rate == 1.0
 

@@ -9,6 +9,7 @@ resumes from its last finished epoch when KFP retries it, instead of starting ov
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -162,6 +163,8 @@ def _averaging_callbacks(keras: Any, val: Any, epochs: int) -> tuple[Any, Any]:
     """
     import numpy as np
 
+    from glasses.losses import SmallLossBCE  # imports keras, so not at the top
+
     class Average(keras.callbacks.Callback):  # type: ignore[misc]
         def __init__(self) -> None:
             super().__init__()
@@ -173,15 +176,10 @@ def _averaging_callbacks(keras: Any, val: Any, epochs: int) -> tuple[Any, Any]:
             self.window = [*self.window, self.last][-epochs:]
             if len(self.window) > 1:
                 self.model.set_weights([np.mean(w, axis=0) for w in zip(*self.window, strict=True)])
-            # validated with plain cross-entropy: a loss that leaves out the faces it disagrees
-            # with most would hide exactly what early stopping must see
-            rate = getattr(self.model.loss, "rate", None)
-            kept = None if rate is None else float(rate.numpy())
-            if rate is not None:
-                rate.assign(0.0)
-            scores = self.model.evaluate(val, verbose=0, return_dict=True)
-            if rate is not None:
-                rate.assign(kept)
+            # validated with plain cross-entropy (SmallLossBCE.plain says why)
+            loss = self.model.loss
+            with loss.plain() if isinstance(loss, SmallLossBCE) else contextlib.nullcontext():
+                scores = self.model.evaluate(val, verbose=0, return_dict=True)
             if logs is not None:
                 logs.update({f"val_{name}": float(value) for name, value in scores.items()})
 
@@ -334,9 +332,10 @@ def servable(model: Any, hp: HParams) -> Any:
     strategy, with a fresh optimizer: a finished model is for inference and evaluation, and an
     interrupted run resumes from its backup, not from model.keras.
     """
-    if not hp.drop_noisy:
+    if not hp.drop_noisy and not hp.label_smoothing:
         return model
-    copy = build_model(dataclasses.replace(hp, drop_noisy=0.0), int(model.input_shape[1]))
+    plain = dataclasses.replace(hp, drop_noisy=0.0, label_smoothing=0.0)
+    copy = build_model(plain, int(model.input_shape[1]))
     copy.set_weights(model.get_weights())
     return copy
 
