@@ -4,13 +4,15 @@ cluster (a run now, or a schedule). Each launcher fails in one line naming the c
 
 import argparse
 import contextlib
+import dataclasses
+import hashlib
 import json
 import logging
 import os
 import re
 import tempfile
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,6 +101,30 @@ class _KfpDetail(logging.Filter):
                     or "outputs:\n" in message)  # fmt: skip
 
 
+def source_digest(roots: Sequence[Path] | None = None) -> str:
+    """A digest of the Python source the subprocess runner executes (the glasses and components
+    packages): 12 hex digits that change with any edit."""
+    import components
+    import glasses
+
+    if roots is None:
+        roots = [Path(glasses.__file__).parent, Path(components.__file__).parent]
+    digest = hashlib.sha256()
+    for root in roots:
+        for path in sorted(root.rglob("*.py")):
+            digest.update(f"{root.name}/{path.relative_to(root).as_posix()}\0".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def subprocess_settings(settings: CompileSettings) -> CompileSettings:
+    """``settings`` for steps that run as subprocesses of this Python: the image named in the
+    task specs (which the subprocess runner does not use) carries the digest of the code that
+    does run, so KFP's cache, keyed on the spec, is not reused across code changes. (On a
+    cluster the image tag does this: a new version is a new image.)"""
+    return dataclasses.replace(settings, image=f"{settings.image}-src-{source_digest()}")
+
+
 def run_local(
     arguments: Mapping[str, Any],
     pipeline_root: str,
@@ -118,6 +144,8 @@ def run_local(
         pipeline_root=str(root),
         enable_caching=cache,
     )
+    if runner is None:
+        settings = subprocess_settings(settings or CompileSettings())
     with _local_runner_quiet():
         build_pipeline(settings)(**arguments)
     (run_dir,) = [p for p in root.iterdir() if p not in before and p.name.startswith(PIPELINE_NAME)]

@@ -209,3 +209,23 @@ def test_the_default_beats_the_plain_loss_on_planted_flips(
     # measured here: 0.915 vs 0.883 on the training faces, 0.846 vs 0.846 held out (201 faces)
     assert default_train > plain_train + 0.02, scores  # memorised fewer wrong labels
     assert default_held_out >= plain_held_out, scores
+
+
+def test_the_served_model_undoes_the_smoothing() -> None:
+    """Trained on targets 0.1 and 0.9, the model's outputs are mapped back to probabilities:
+    p = (q - 0.1) / 0.8, clipped; 0.5 stays 0.5, so labels do not change."""
+    from glasses.train import SMOOTHING_FLOOR, servable
+
+    hp = HParams(conv_blocks=1, filters=4, dense_units=8, label_smoothing=0.2)
+    model = build_model(hp, 16)
+    images = np.random.default_rng(0).integers(0, 256, (64, 16, 16, 3), dtype=np.uint8)
+    q = np.asarray(model(images, training=False)).reshape(-1)
+    served = servable(model, hp)
+    p = np.asarray(served(images, training=False)).reshape(-1)
+    expected = np.clip((q - 0.1) / 0.8, 0, 1) * (1 - 2 * SMOOTHING_FLOOR) + SMOOTHING_FLOOR
+    np.testing.assert_allclose(p, expected, atol=1e-6)
+    assert ((p >= 0.5) == (q >= 0.5)).all()
+    assert served.loss == "binary_crossentropy"
+    unsmoothed_hp = HParams(conv_blocks=1, filters=4, dense_units=8, label_smoothing=0.0)
+    plain = build_model(unsmoothed_hp, 16)
+    assert len(servable(plain, unsmoothed_hp).layers) == len(plain.layers)

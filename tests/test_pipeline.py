@@ -292,3 +292,27 @@ def test_submit_refuses_a_backend_without_dsl_collected(
             assert f"runs backend {version}" in err and "needs KFP 2.14.0 or later" in err
     created = [p for m, p, _ in api.requests if m == "POST"]
     assert bool(created) == accepted  # nothing created on a backend that cannot run it
+
+
+def test_subprocess_runs_name_the_code_they_run_so_the_cache_follows_it(tmp_path: Path) -> None:
+    """KFP's cache keys on the task spec; the subprocess runner runs this checkout's code
+    whatever image the spec names, so the spec names a digest of that code."""
+    from components.dag import CompileSettings, compile_pipeline
+    from components.launchers import source_digest, subprocess_settings
+
+    root = tmp_path / "pkg"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.py").write_text("x = 1\n")
+    (root / "sub" / "b.py").write_text("y = 2\n")
+    first = source_digest([root])
+    assert source_digest([root]) == first and len(first) == 12
+    (root / "sub" / "b.py").write_text("y = 3\n")
+    edited = source_digest([root])
+    assert edited != first
+    (root / "c.py").write_text("")
+    assert source_digest([root]) != edited
+    settings = subprocess_settings(CompileSettings())
+    assert settings.image == f"{components.DEFAULT_IMAGE}-src-{source_digest()}"
+    output = tmp_path / "p.yaml"
+    compile_pipeline(str(output), settings)
+    assert f"image: {settings.image}" in output.read_text()

@@ -337,7 +337,38 @@ def servable(model: Any, hp: HParams) -> Any:
     plain = dataclasses.replace(hp, drop_noisy=0.0, label_smoothing=0.0)
     copy = build_model(plain, int(model.input_shape[1]))
     copy.set_weights(model.get_weights())
-    return copy
+    if not hp.label_smoothing:
+        return copy
+    return unsmoothed(copy, hp.label_smoothing)
+
+
+SMOOTHING_FLOOR = 1e-4  # served probabilities stay in [floor, 1 - floor]: finite log loss
+
+
+def unsmoothed(model: Any, smoothing: float) -> Any:
+    """``model`` followed by the inverse of label smoothing, as plain Keras layers.
+
+    Trained on targets s/2 and 1 - s/2, a model learns q = (1 - s) p + s/2 for a face whose
+    probability of glasses is p, so its outputs gather near 0.1 and 0.9 (s = 0.2), and
+    read as probabilities they are badly calibrated. p = (q - s/2) / (1 - s), clipped, is what
+    is served: 0.5 stays 0.5 (the same labels), and the uncertain band and the calibration
+    error mean what they did before smoothing.
+    """
+    import keras
+    from keras import layers
+
+    q = model.output
+    p = layers.Rescaling(
+        1.0 / (1.0 - smoothing), offset=-smoothing / 2 / (1.0 - smoothing), dtype="float32",
+        name="unsmooth",
+    )(q)  # fmt: skip
+    p = layers.ReLU(max_value=1.0, dtype="float32", name="clip")(p)
+    p = layers.Rescaling(
+        1.0 - 2 * SMOOTHING_FLOOR, offset=SMOOTHING_FLOOR, dtype="float32", name="glasses_p"
+    )(p)
+    served = keras.Model(model.input, p, name=model.name)
+    served.compile(optimizer=model.optimizer, loss="binary_crossentropy", metrics=["accuracy"])
+    return served
 
 
 def _write_outputs(
