@@ -54,14 +54,18 @@ def _truth(raw: str) -> dict[int, int]:
         return {int(r["id"]): int(r["true_label"]) for r in csv.DictReader(f)}
 
 
-def test_split_vs_true(shards: str, model_dir: str, truth: dict[int, int]) -> float:
+def test_split_vs_true(
+    shards: str, model_dir: str, truth: dict[int, int], splits: Sequence[str] = ("test",)
+) -> float:
+    """Accuracy of the saved model against the true labels on ``splits`` of ``shards``."""
     predictor = Predictor(model_dir)
     hits = total = 0
-    for batch in make_dataset(shards, "test", 256, with_ids=True):
-        p = predictor.predict(batch["image"].numpy())
-        ids = [int(i.decode()) for i in batch["id"].numpy()]
-        hits += sum(int(pi >= 0.5) == truth[i] for pi, i in zip(p, ids, strict=True))
-        total += len(ids)
+    for split in splits:
+        for batch in make_dataset(shards, split, 256, with_ids=True):
+            p = predictor.predict(batch["image"].numpy())
+            ids = [int(i.decode()) for i in batch["id"].numpy()]
+            hits += sum(int(pi >= 0.5) == truth[i] for pi, i in zip(p, ids, strict=True))
+            total += len(ids)
     return hits / total
 
 

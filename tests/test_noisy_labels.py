@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from glasses.model import HParams, build_model
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))  # quality.py's scoring
 
 
 def test_small_loss_bce_leaves_out_the_largest_losses() -> None:
@@ -166,22 +169,6 @@ def test_bad_noise_settings(bad: dict[str, float]) -> None:
         HParams(**bad)
 
 
-def _vs_truth(shards: Path, model: Path, truth: dict[int, int], splits: tuple[str, ...]) -> float:
-    """Accuracy of the saved model against the true labels on ``splits`` of ``shards``."""
-    from glasses.dataset import make_dataset
-    from glasses.predict import Predictor
-
-    predictor = Predictor(str(model))
-    hits = total = 0
-    for split in splits:
-        for batch in make_dataset(str(shards), split, 256, with_ids=True):
-            p = predictor.predict(batch["image"].numpy())
-            ids = [int(i) for i in batch["id"].numpy()]
-            hits += sum(int(pi >= 0.5) == truth[i] for pi, i in zip(p, ids, strict=True))
-            total += len(ids)
-    return hits / total
-
-
 def test_the_default_beats_the_plain_loss_on_planted_flips(
     noisy_shards: tuple[Path, dict[int, int]], tmp_path: Path
 ) -> None:
@@ -190,6 +177,8 @@ def test_the_default_beats_the_plain_loss_on_planted_flips(
     measured against the true labels: on the training faces (how many wrong labels each
     memorised) and on the faces neither trained on."""
     import dataclasses
+
+    from quality import test_split_vs_true
 
     from glasses.train import train
 
@@ -202,8 +191,8 @@ def test_the_default_beats_the_plain_loss_on_planted_flips(
         out = tmp_path / name
         train(str(shards), str(out), hparams=hp, epochs=20, patience=10, seed=0)
         scores[name] = (
-            _vs_truth(shards, out, truth, ("train",)),
-            _vs_truth(shards, out, truth, ("val", "test")),
+            test_split_vs_true(str(shards), str(out), truth, ("train",)),
+            test_split_vs_true(str(shards), str(out), truth, ("val", "test")),
         )
     (default_train, default_held_out), (plain_train, plain_held_out) = scores.values()
     # measured here: 0.915 vs 0.883 on the training faces, 0.846 vs 0.846 held out (201 faces)

@@ -45,7 +45,8 @@ class HParams:
     # the model validated, kept and saved is the mean of the last epochs' weights (glasses.train)
     average_epochs: int = 3
     # training targets 1 - s/2 and s/2: a model kept from certainty memorises wrong labels
-    # later and less (glasses.losses.SmallLossBCE); validation and the saved model use plain BCE
+    # later and less (glasses.losses.SmallLossBCE); validation uses plain BCE, and the saved
+    # model maps its outputs back to probabilities (glasses.train.unsmoothed)
     label_smoothing: float = 0.2
 
     def __post_init__(self) -> None:
