@@ -37,7 +37,7 @@ def test_builder_honours_every_hyperparameter() -> None:
     assert schedule["config"]["decay_rate"] == 0.5 and schedule["config"]["decay_steps"] == 10
     assert model.loss.name == "small_loss_bce" and model.loss.max_drop == 0.25
     assert model.loss.label_smoothing == 0.2
-    paper = dataclasses.replace(hp, drop_noisy=0.0, label_smoothing=0.0)
+    paper = dataclasses.replace(hp, drop_noisy=0.0, label_smoothing=0.0, balance_classes=False)
     assert build_model(paper, 32).loss == "binary_crossentropy"
     assert model.input.dtype == "uint8" and model.input.shape[1:] == (32, 32, 3)
     assert isinstance(
@@ -46,10 +46,12 @@ def test_builder_honours_every_hyperparameter() -> None:
 
 
 def test_augmentation_is_a_training_only_switch() -> None:
-    names = {layer.name for layer in build_model(HParams(augment=True), 32).layers}
-    assert {"flip", "shift"} <= names
-    plain = build_model(HParams(augment=False, conv_blocks=1, filters=4, dense_units=8), 16)
-    assert not {"flip", "shift"} & {layer.name for layer in plain.layers}
+    def names(hp: HParams) -> set[str]:
+        return {layer.name for layer in build_model(hp, 32).layers}
+
+    assert "flip" in names(HParams()) and "shift" not in names(HParams())  # the default: flips
+    assert {"flip", "shift"} <= names(HParams(augment=True))
+    assert not {"flip", "shift"} & names(HParams(flip=False))
     model = build_model(HParams(conv_blocks=1, filters=4, dense_units=8, augment=True), 16)
     images = np.random.default_rng(1).integers(0, 256, (4, 16, 16, 3), dtype=np.uint8)
     first = np.asarray(model(images, training=False))

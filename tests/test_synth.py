@@ -140,19 +140,26 @@ def test_synth_straight_to_gcs_with_workers_then_ingest(gcs_root: str) -> None:
         assert im.size == (32, 32)
 
 
-def test_the_portrait_style_is_deterministic_and_clearly_another_hand(tmp_path: Path) -> None:
+@pytest.mark.parametrize("style", ["portrait", "sketch"])
+def test_each_style_is_deterministic_and_clearly_another_hand(tmp_path: Path, style: str) -> None:
     truth = synth.face_truth(4, 7, 1)
-    first = np.asarray(synth.render_face(4, truth, 128, "portrait"), dtype=np.int16)
-    again = np.asarray(synth.render_face(4, truth, 128, "portrait"), dtype=np.int16)
-    classic = np.asarray(synth.render_face(4, truth, 128), dtype=np.int16)
+    first = np.asarray(synth.render_face(4, truth, 128, style), dtype=np.int16)
+    again = np.asarray(synth.render_face(4, truth, 128, style), dtype=np.int16)
     assert np.array_equal(first, again)
-    assert np.abs(first - classic).mean() > 30  # not the same picture with a filter on top
+    for other in synth.STYLES:
+        if other != style:  # not the same picture with a filter on top
+            drawn = np.asarray(synth.render_face(4, truth, 128, other), dtype=np.int16)
+            assert np.abs(first - drawn).mean() > 30, other
     # the same people and labels in either style: only the pictures differ
-    for style in synth.STYLES:
-        synth.synth(str(tmp_path / style), count=20, size=32, seed=2, workers=1, style=style)
+    for name in ("classic", style):
+        synth.synth(str(tmp_path / name), count=20, size=32, seed=2, workers=1, style=name)
     for table in ("train.csv", "test.csv", "ground_truth.csv"):
         assert (tmp_path / "classic" / table).read_bytes() == (
-            tmp_path / "portrait" / table
+            tmp_path / style / table
         ).read_bytes()
-    with pytest.raises(InputError, match="--style must be one of classic, portrait"):
-        synth.synth(str(tmp_path / "x"), count=2, style="sketch")
+    assert set(synth.TUNING_STYLES) < set(synth.STYLES)  # one is held out from tuning
+
+
+def test_an_unknown_style_is_named(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="--style must be one of classic, portrait, sketch"):
+        synth.synth(str(tmp_path / "x"), count=2, style="watercolour")

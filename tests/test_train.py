@@ -157,7 +157,8 @@ _PLAIN_KERAS = """
 import json, sys
 import numpy as np, keras, tensorflow as tf
 model = keras.models.load_model(sys.argv[1])  # compiled, as a user of plain Keras loads it
-images = np.stack([np.full((64, 64, 3), v, np.uint8) for v in (0, 90, 255)])
+images = np.stack([np.full((64, 64, 3), v, np.uint8) for v in (0, 90, 255)]
+                  + [np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)])
 from_keras = model.predict(images, verbose=0).reshape(-1)
 exported = tf.saved_model.load(sys.argv[2])  # kept: its variables live as long as it does
 from_export = exported.serve(tf.constant(images)).numpy().reshape(-1)
@@ -171,7 +172,8 @@ def test_saved_models_load_where_glasses_is_not_imported(
     trained: tuple[Path, dict], tmp_path: Path
 ) -> None:
     """model.keras in plain Keras and the SavedModel with uint8 images, in a fresh interpreter
-    that never imports this package (trained with the default small-loss trimming)."""
+    that never imports this package (trained with the defaults: small-loss trimming, smoothing,
+    random flips); the export serves what the model does."""
     import subprocess
     import sys
 
@@ -187,8 +189,11 @@ def test_saved_models_load_where_glasses_is_not_imported(
     np.testing.assert_allclose(loaded["keras"], loaded["export"], atol=1e-6)
     from glasses.predict import Predictor
 
-    ours = Predictor(str(out)).predict(np.stack([np.full((64, 64, 3), v, np.uint8)
-                                                 for v in (0, 90, 255)]))  # fmt: skip
+    images = np.stack(
+        [np.full((64, 64, 3), v, np.uint8) for v in (0, 90, 255)]
+        + [np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)]
+    )
+    ours = Predictor(str(out)).predict(images)
     np.testing.assert_allclose(loaded["keras"], ours, atol=1e-6)
 
 
@@ -221,3 +226,44 @@ def zip_text(path: Path) -> str:
 
     with zipfile.ZipFile(path) as archive:
         return archive.read("config.json").decode()
+
+
+def test_the_same_seed_gives_the_same_model(train_shards: Path, tmp_path: Path) -> None:
+    """Same seed, data and machine: the same weights, random flips and small-loss trimming
+    included (KFP's cache and the audit's resumed folds rely on it); another seed differs."""
+    import dataclasses
+
+    import keras
+
+    hp = dataclasses.replace(SMALL, flip=True, drop_noisy=0.3, label_smoothing=0.3)
+    weights = {}
+    for name, seed in (("a", 4), ("b", 4), ("c", 5)):
+        train(str(train_shards), str(tmp_path / name), hparams=hp, epochs=2, patience=5, seed=seed)
+        weights[name] = keras.models.load_model(tmp_path / name / "model.keras").get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(weights["a"], weights["b"], strict=True))
+    assert not all(np.allclose(a, c) for a, c in zip(weights["a"], weights["c"], strict=True))
+
+
+@pytest.mark.parametrize(
+    ("monitor", "kept", "stopped"), [("val_accuracy", 2, 4), ("val_loss", 4, 0)]
+)
+def test_early_stopping_breaks_accuracy_ties_by_the_loss(
+    monitor: str, kept: int, stopped: int
+) -> None:
+    """Validation accuracy moves in steps of one face and often stays put for epochs: among
+    equal accuracies the lower loss is kept (Keras alone keeps the first), and a falling loss
+    keeps training going."""
+    import keras
+
+    from glasses.train import _early_stopping
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    stop = _early_stopping(keras, monitor, patience=2, start_from_epoch=0)
+    stop.set_model(model)
+    stop.on_train_begin()
+    epochs = [(0.90, 0.50), (0.95, 0.40), (0.95, 0.30), (0.95, 0.35), (0.94, 0.20)]
+    for epoch, (accuracy, loss) in enumerate(epochs):
+        stop.on_epoch_end(epoch, {"val_accuracy": accuracy, "val_loss": loss})
+    assert stop.best_epoch == kept
+    # Keras alone keeps epoch 1 and stops at epoch 3 (patience 2) on val_accuracy
+    assert stop.stopped_epoch == stopped

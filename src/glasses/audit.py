@@ -316,6 +316,8 @@ def _run_folds(
             val=from_arrays(faces.images[check], faces.labels[check], batch, shuffle=False,
                             seed=0),
             resolution=resolution,
+            class_counts=(int((faces.labels[fit_on] < 0.5).sum()),
+                          int((faces.labels[fit_on] >= 0.5).sum())),
         )  # fmt: skip
         fitted = fit(inputs, s.hparams, epochs=s.epochs, patience=s.patience, monitor=s.monitor)
         p = _predict_both_ways(fitted.model, faces.images[held])

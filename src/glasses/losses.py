@@ -121,6 +121,16 @@ class SmallLossBCE(keras.losses.Loss):  # type: ignore[misc]
         self.smoothing = keras.Variable(
             label_smoothing, trainable=False, dtype="float32", name="label_smoothing"
         )
+        # each class's weight in the loss (no glasses, glasses): set from the training data's
+        # class counts when HParams.balance_classes is on (glasses.train)
+        self.class_weight = keras.Variable(
+            [1.0, 1.0], trainable=False, dtype="float32", name="class_weight"
+        )
+
+    def balance(self, counts: tuple[int, int]) -> None:
+        """Weigh each class by n / (2 n_class): both classes count alike, the mean weight is 1."""
+        total = sum(counts)
+        self.class_weight.assign([total / (2 * max(1, c)) for c in counts])
 
     def set_rate(self, rate: float) -> None:
         self.rate.assign(min(self.max_drop, max(0.0, rate)))
@@ -131,13 +141,16 @@ class SmallLossBCE(keras.losses.Loss):  # type: ignore[misc]
         loss that leaves out the faces it disagrees with most would hide what early stopping
         must see)."""
         kept = float(self.rate.numpy()), float(self.smoothing.numpy())
+        weights = self.class_weight.numpy()
         self.rate.assign(0.0)
         self.smoothing.assign(0.0)
+        self.class_weight.assign([1.0, 1.0])
         try:
             yield
         finally:
             self.rate.assign(kept[0])
             self.smoothing.assign(kept[1])
+            self.class_weight.assign(weights)
 
     def call(self, y_true: Any, y_pred: Any) -> Any:
         y_true = ops.reshape(ops.cast(y_true, y_pred.dtype), ops.shape(y_pred))
@@ -146,8 +159,9 @@ class SmallLossBCE(keras.losses.Loss):  # type: ignore[misc]
         per_face = ops.reshape(keras.losses.binary_crossentropy(target, y_pred), (-1,))
         n = ops.shape(per_face)[0]
         keep = ops.maximum(1, n - ops.cast(ops.floor(ops.cast(n, "float32") * self.rate), "int32"))
-        smallest, _ = ops.top_k(-per_face, keep)  # the kept faces' losses, negated
-        return -smallest
+        smallest, kept = ops.top_k(-per_face, keep)  # the kept faces' losses, negated
+        label = ops.cast(ops.take(ops.reshape(y_true, (-1,)), kept) >= 0.5, "int32")
+        return -smallest * ops.cast(ops.take(self.class_weight, label), y_pred.dtype)
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -63,6 +63,7 @@ class Inputs:
     train: Any  # tf.data.Dataset of the train split, shuffled, at the global batch
     val: Any
     resolution: int
+    class_counts: tuple[int, int] = (1, 1)  # the train split's faces without and with glasses
 
 
 def seeded_strategy(seed: int) -> tuple[Any, int]:
@@ -91,6 +92,7 @@ def distributed_inputs(data: str, batch_size: int, seed: int, mixup: float = 0.0
         if metadata["splits"][split]["records"] == 0:
             raise InputError(f"{data}: the {split} split is empty; nothing to train or validate on")
     strategy, replicas = seeded_strategy(seed)
+    counts = metadata["splits"]["train"]["class_counts"]
     global_batch = batch_size * replicas
     log.info("%d replica(s), global batch %d", replicas, global_batch)
     train = make_dataset(data, "train", global_batch, shuffle=True, seed=seed)
@@ -102,6 +104,7 @@ def distributed_inputs(data: str, batch_size: int, seed: int, mixup: float = 0.0
         train=train,
         val=make_dataset(data, "val", global_batch),
         resolution=int(metadata["resolution"]),
+        class_counts=(counts.get("0", 0), counts.get("1", 0)),
     )
 
 
@@ -194,6 +197,43 @@ def _averaging_callbacks(keras: Any, val: Any, epochs: int) -> tuple[Any, Any]:
     return average, Restore()
 
 
+def _early_stopping(keras: Any, monitor: str, patience: int, start_from_epoch: int) -> Any:
+    """Keras' EarlyStopping, keeping the best weights; on ``val_accuracy``, ties go to the
+    lower ``val_loss``.
+
+    On about 200 validation faces accuracy moves in steps of one face and often stays on one
+    value for many epochs; Keras keeps the first epoch of such a run, the least trained one.
+    Breaking the tie by the loss keeps the epoch that is surest of the same answers, and lets
+    patience restart while the loss still falls."""
+
+    class Stop(keras.callbacks.EarlyStopping):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__(
+                monitor=monitor,
+                mode="max" if monitor == "val_accuracy" else "min",
+                patience=patience,
+                restore_best_weights=True,
+                start_from_epoch=start_from_epoch,
+            )
+            self.loss: float | None = None
+            self.best_loss: float | None = None
+
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            self.loss = None if logs is None else logs.get("val_loss")
+            super().on_epoch_end(epoch, logs)
+            if self.best_epoch == epoch:
+                self.best_loss = self.loss
+
+        def _is_improvement(self, value: Any, reference: Any) -> bool:
+            if super()._is_improvement(value, reference):
+                return True
+            tie = monitor == "val_accuracy" and float(value) == float(reference)
+            lower = self.loss is not None and self.best_loss is not None
+            return bool(tie and lower and self.loss < self.best_loss)  # type: ignore[operator]
+
+    return Stop()
+
+
 @dataclass
 class Fitted:
     """A finished fit: the model holds the kept (averaged) weights."""
@@ -235,11 +275,16 @@ def fit(
                 previous = json.load(f)
         with inputs.strategy.scope():
             model = build_model(hp, inputs.resolution)
+        if hp.balance_classes:
+            model.loss.balance(inputs.class_counts)
+            w = model.loss.class_weight.numpy()
+            log.info("%d faces without glasses, %d with: each weighs %.2f and %.2f in the loss",
+                     *inputs.class_counts, w[0], w[1])  # fmt: skip
         ours, mirror = _callbacks(keras, backup_local, backup, previous, epochs)
-        stop = keras.callbacks.EarlyStopping(
-            monitor=monitor,
-            patience=patience,
-            restore_best_weights=True,
+        stop = _early_stopping(
+            keras,
+            monitor,
+            patience,
             # with the small-loss defence, epochs before its warm-up ends are not candidates
             start_from_epoch=WARMUP_EPOCHS if small_loss else 0,
         )
@@ -324,19 +369,26 @@ def check_settings(
 
 
 def servable(model: Any, hp: HParams) -> Any:
-    """The trained weights in the same network compiled with plain binary cross-entropy.
+    """The trained weights in the same network without its training devices, compiled with
+    plain binary cross-entropy.
 
     Leaving noisy faces out of the loss is a training device; saved with it, model.keras would
     name glasses' loss class and fail to load in plain Keras (``keras.models.load_model``)
-    anywhere this package is not installed. The copy is built outside any distribution
-    strategy, with a fresh optimizer: a finished model is for inference and evaluation, and an
-    interrupted run resumes from its backup, not from model.keras.
+    anywhere this package is not installed. Random flips and shifts are another: Keras'
+    SavedModel export of a model holding them served other probabilities than the model
+    itself (tested). The copy is built outside any distribution strategy, with a fresh
+    optimizer: a finished model is for inference and evaluation, and an interrupted run
+    resumes from its backup, not from model.keras.
     """
-    if not hp.drop_noisy and not hp.label_smoothing:
+    plain = dataclasses.replace(
+        hp, drop_noisy=0.0, label_smoothing=0.0, balance_classes=False, flip=False, augment=False
+    )
+    if plain == hp:
         return model
-    plain = dataclasses.replace(hp, drop_noisy=0.0, label_smoothing=0.0)
     copy = build_model(plain, int(model.input_shape[1]))
-    copy.set_weights(model.get_weights())
+    for layer in copy.layers:  # by name: the copy lacks the random layers (and their seeds)
+        if layer.weights:
+            layer.set_weights(model.get_layer(layer.name).get_weights())
     if not hp.label_smoothing:
         return copy
     return unsmoothed(copy, hp.label_smoothing)
@@ -349,7 +401,7 @@ def unsmoothed(model: Any, smoothing: float) -> Any:
     """``model`` followed by the inverse of label smoothing, as plain Keras layers.
 
     Trained on targets s/2 and 1 - s/2, a model learns q = (1 - s) p + s/2 for a face whose
-    probability of glasses is p, so its outputs gather near 0.1 and 0.9 (s = 0.2), and
+    probability of glasses is p, so its outputs gather near s/2 and 1 - s/2, and
     read as probabilities they are badly calibrated. p = (q - s/2) / (1 - s), clipped, is what
     is served: 0.5 stays 0.5 (the same labels), and the uncertain band and the calibration
     error mean what they did before smoothing.

@@ -8,9 +8,10 @@ The tuner's own state (oracle and trials) lives in a local folder that is mirror
 ``TUNING/state`` after every trial, so a search stopped half way continues from its completed
 trials when run again instead of starting over.
 
-Trials train on the cross-entropy with the base's label smoothing but nothing left out (the
-small-loss share stays 0: no warm-up schedule runs in a trial) and without weight averaging, so
-every trial's val_loss is the same untrimmed measure of the last weights; the winner's
+Trials train on the cross-entropy with the base's label smoothing, flips and class balance,
+but nothing left out (the small-loss share stays 0: no warm-up schedule runs in a trial) and
+without weight averaging, so every trial's val_loss is the same untrimmed measure of the last
+weights; the winner's
 ``drop_noisy``, ``label_smoothing`` and ``average_epochs`` are handed on unchanged and apply in
 ``glasses train``.
 """
@@ -117,6 +118,7 @@ def tune(
             work,
             state_remote,
             inputs.strategy,
+            inputs.class_counts,
         )
 
         class EpochLog(keras.callbacks.Callback):  # type: ignore[misc]
@@ -176,6 +178,7 @@ def _make_tuner(
     work: str,
     state_remote: str,
     strategy: Any,
+    class_counts: tuple[int, int],
 ) -> Any:
     base_class: Any = {
         "random": kt.RandomSearch,
@@ -206,7 +209,11 @@ def _make_tuner(
             storage.copy_tree(work, state_remote)
 
     def hypermodel(hp: Any) -> Any:
-        return build_model(sample_hparams(hp, search_space, base), resolution)
+        sampled = sample_hparams(hp, search_space, base)
+        model = build_model(sampled, resolution)
+        if sampled.balance_classes:  # as glasses.train.fit does
+            model.loss.balance(class_counts)
+        return model
 
     common = {
         "hypermodel": hypermodel,
