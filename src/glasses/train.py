@@ -63,7 +63,7 @@ class Inputs:
     train: Any  # tf.data.Dataset of the train split, shuffled, at the global batch
     val: Any
     resolution: int
-    class_counts: tuple[int, int] = (1, 1)  # the train split's faces without and with glasses
+    class_counts: tuple[int, int]  # the train split's faces without and with glasses
 
 
 def seeded_strategy(seed: int) -> tuple[Any, int]:
