@@ -117,3 +117,11 @@ def test_eager_probabilities_equal_keras_predict() -> None:
     batches = tf.data.Dataset.from_tensor_slices((images, np.zeros(70))).batch(16)
     np.testing.assert_allclose(probabilities(model, batches), expected, atol=1e-6)
     assert probabilities(model, images[:0]).shape == (0,)
+
+
+def test_class_counts_weigh_the_classes_only_when_balancing() -> None:
+    small = {"conv_blocks": 1, "filters": 4, "dense_units": 8}
+    balanced = build_model(HParams(**small), 16, (1, 3)).loss
+    np.testing.assert_allclose(balanced.class_weight.numpy(), [2.0, 2.0 / 3.0], rtol=1e-6)
+    unbalanced = build_model(HParams(**small, balance_classes=False), 16, (1, 3)).loss
+    np.testing.assert_allclose(unbalanced.class_weight.numpy(), [1.0, 1.0])

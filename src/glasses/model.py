@@ -114,8 +114,9 @@ class HParams:
         return cls.from_dict(values, source=uri)
 
 
-def build_model(hp: HParams, resolution: int) -> Any:
-    """A compiled Keras model for ``resolution``-pixel uint8 RGB images."""
+def build_model(hp: HParams, resolution: int, class_counts: tuple[int, int] | None = None) -> Any:
+    """A compiled Keras model for ``resolution``-pixel uint8 RGB images. ``class_counts``
+    (faces without, with glasses) weigh the classes alike when ``hp.balance_classes``."""
     import keras
     from keras import layers
 
@@ -160,5 +161,7 @@ def build_model(hp: HParams, resolution: int) -> Any:
         from glasses.losses import SmallLossBCE
 
         loss = SmallLossBCE(max_drop=hp.drop_noisy, label_smoothing=hp.label_smoothing)
+        if hp.balance_classes and class_counts is not None:
+            loss.balance(class_counts)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss, metrics=["accuracy"])
     return model

@@ -274,9 +274,8 @@ def fit(
             with open(os.path.join(backup_local, HISTORY)) as f:
                 previous = json.load(f)
         with inputs.strategy.scope():
-            model = build_model(hp, inputs.resolution)
+            model = build_model(hp, inputs.resolution, inputs.class_counts)
         if hp.balance_classes:
-            model.loss.balance(inputs.class_counts)
             w = model.loss.class_weight.numpy()
             log.info("%d faces without glasses, %d with: each weighs %.2f and %.2f in the loss",
                      *inputs.class_counts, w[0], w[1])  # fmt: skip

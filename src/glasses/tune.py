@@ -209,11 +209,7 @@ def _make_tuner(
             storage.copy_tree(work, state_remote)
 
     def hypermodel(hp: Any) -> Any:
-        sampled = sample_hparams(hp, search_space, base)
-        model = build_model(sampled, resolution)
-        if sampled.balance_classes:  # as glasses.train.fit does
-            model.loss.balance(class_counts)
-        return model
+        return build_model(sample_hparams(hp, search_space, base), resolution, class_counts)
 
     common = {
         "hypermodel": hypermodel,
