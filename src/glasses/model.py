@@ -44,7 +44,8 @@ class HParams:
     augment: bool = False  # small random shifts while training (cost the classic style 10 %)
     mixup: float = 0.0  # Beta(a, a) of mixup while training; 0 = off (see glasses.dataset.mixup)
     # most of each batch's largest losses left out; the share used is estimated from the data
-    # after a warm-up (glasses.losses); 0, with label_smoothing 0, = the paper's plain loss
+    # after a warm-up (glasses.losses); 0, with label_smoothing 0 and flip and
+    # balance_classes off, = the paper's plain loss
     drop_noisy: float = 0.3
     # the model validated, kept and saved is the mean of the last epochs' weights (glasses.train)
     average_epochs: int = 3
