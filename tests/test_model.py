@@ -19,7 +19,7 @@ def test_builder_honours_every_hyperparameter() -> None:
     hp = HParams(
         conv_blocks=2, filters=8, kernel_size=5, pooling="average", dense_units=16,
         dropout=0.3, learning_rate=0.01, decay_rate=0.5, decay_steps=10, batch_size=4,
-        drop_noisy=0.25, label_smoothing=0.2,
+        drop_noisy=0.25, label_smoothing=0.2, clipnorm=2.5,
     )  # fmt: skip
     model = build_model(hp, 32)
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
@@ -35,6 +35,8 @@ def test_builder_honours_every_hyperparameter() -> None:
     assert schedule["class_name"] == "ExponentialDecay"
     assert schedule["config"]["initial_learning_rate"] == 0.01
     assert schedule["config"]["decay_rate"] == 0.5 and schedule["config"]["decay_steps"] == 10
+    assert model.optimizer.clipnorm == 2.5
+    assert build_model(dataclasses.replace(hp, clipnorm=0.0), 32).optimizer.clipnorm is None
     assert model.loss.name == "small_loss_bce" and model.loss.max_drop == 0.25
     assert model.loss.label_smoothing == 0.2
     paper = dataclasses.replace(hp, drop_noisy=0.0, label_smoothing=0.0, balance_classes=False)
@@ -92,6 +94,8 @@ def test_hparams_json_round_trip(tmp_path: Path) -> None:
         ('{"augment": 1}', "augment=1 should be bool"),
         ('{"pooling": "min"}', "pooling='min'"),
         ('{"dropout": 1.0}', "dropout=1.0"),
+        ('{"clipnorm": -1}', "clipnorm=-1.0 .0 = off"),
+        ('{"clipnorm": NaN}', "clipnorm=nan"),
         ("[1, 2]", "expected a JSON object"),
         ("{", "not JSON"),
     ],

@@ -8,11 +8,11 @@ The tuner's own state (oracle and trials) lives in a local folder that is mirror
 ``TUNING/state`` after every trial, so a search stopped half way continues from its completed
 trials when run again instead of starting over.
 
-Trials train on the cross-entropy with the base's label smoothing, flips and class balance,
-but nothing left out (the small-loss share stays 0: no warm-up schedule runs in a trial) and
-without weight averaging, so every trial's val_loss is the same untrimmed measure of the last
-weights; the winner's ``drop_noisy``, ``label_smoothing`` and ``average_epochs`` are handed on
-unchanged and apply in ``glasses train``.
+Trials train on the cross-entropy with the base's label smoothing, flips, class balance and
+gradient clipping, but nothing left out (the small-loss share stays 0: no warm-up schedule
+runs in a trial) and without weight averaging, so every trial's val_loss is the same untrimmed
+measure of the last weights; the winner's ``drop_noisy``, ``label_smoothing`` and
+``average_epochs`` are handed on unchanged and apply in ``glasses train``.
 """
 
 from __future__ import annotations
