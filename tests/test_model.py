@@ -96,6 +96,7 @@ def test_hparams_json_round_trip(tmp_path: Path) -> None:
         ('{"dropout": 1.0}', "dropout=1.0"),
         ('{"clipnorm": -1}', "clipnorm=-1.0 .0 = off"),
         ('{"clipnorm": NaN}', "clipnorm=nan"),
+        ('{"clipnorm": Infinity}', "clipnorm=inf"),
         ("[1, 2]", "expected a JSON object"),
         ("{", "not JSON"),
     ],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -81,7 +82,8 @@ class HParams:
             problems.append(f"label_smoothing={self.label_smoothing} ([0, 0.5))")
         if not 1 <= self.average_epochs <= 20:
             problems.append(f"average_epochs={self.average_epochs} (1 = off, up to 20)")
-        if not self.clipnorm >= 0.0:
+        # infinity too: Keras scales by clipnorm * min(1 / norm, 1 / clipnorm) = inf * 0 = NaN
+        if not 0.0 <= self.clipnorm < math.inf:
             problems.append(f"clipnorm={self.clipnorm} (0 = off, or a positive gradient norm)")
         if self.batch_size < 1:
             problems.append(f"batch_size={self.batch_size} (>= 1)")
