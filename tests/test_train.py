@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -244,26 +245,39 @@ def test_the_same_seed_gives_the_same_model(train_shards: Path, tmp_path: Path) 
     assert not all(np.allclose(a, c) for a, c in zip(weights["a"], weights["c"], strict=True))
 
 
-@pytest.mark.parametrize(
-    ("monitor", "kept", "stopped"), [("val_accuracy", 2, 4), ("val_loss", 4, 0)]
-)
-def test_early_stopping_breaks_accuracy_ties_by_the_loss(
-    monitor: str, kept: int, stopped: int
-) -> None:
-    """Validation accuracy moves in steps of one face and often stays put for epochs: among
-    equal accuracies the lower loss is kept (Keras alone keeps the first), and a falling loss
-    keeps training going."""
+def _stop_on(monitor: str, val_faces: int, epochs: list[tuple[float, float]]) -> Any:
     import keras
 
     from glasses.train import _early_stopping
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    stop = _early_stopping(keras, monitor, patience=2, start_from_epoch=0)
+    stop = _early_stopping(keras, monitor, patience=2, start_from_epoch=0, val_faces=val_faces)
     stop.set_model(model)
     stop.on_train_begin()
-    epochs = [(0.90, 0.50), (0.95, 0.40), (0.95, 0.30), (0.95, 0.35), (0.94, 0.20)]
     for epoch, (accuracy, loss) in enumerate(epochs):
         stop.on_epoch_end(epoch, {"val_accuracy": accuracy, "val_loss": loss})
+    return stop
+
+
+@pytest.mark.parametrize(
+    ("monitor", "val_faces", "kept", "stopped"),
+    [("val_accuracy", 1000, 2, 4), ("val_accuracy", 100, 4, 0), ("val_loss", 1000, 4, 0)],
+)
+def test_early_stopping_lets_the_loss_decide_within_one_validation_face(
+    monitor: str, val_faces: int, kept: int, stopped: int
+) -> None:
+    """Validation accuracy moves in steps of one face and often stays put for epochs: among
+    accuracies within one face of the best the lower loss is kept (Keras alone keeps the
+    first), and a falling loss keeps training going."""
+    epochs = [(0.90, 0.50), (0.95, 0.40), (0.95, 0.30), (0.95, 0.35), (0.94, 0.20)]
+    stop = _stop_on(monitor, val_faces, epochs)
     assert stop.best_epoch == kept
-    # Keras alone keeps epoch 1 and stops at epoch 3 (patience 2) on val_accuracy
+    # Keras alone keeps epoch 1 and stops at epoch 3 (patience 2) on val_accuracy; with 1000
+    # faces 0.94 is ten faces below the best, with 100 it is one
     assert stop.stopped_epoch == stopped
+
+
+def test_early_stopping_measures_from_the_best_accuracy_not_the_kept_one() -> None:
+    """One-face steps down with ever lower losses must not walk the kept epoch down."""
+    epochs = [(0.95, 0.40), (0.94, 0.30), (0.93, 0.20), (0.92, 0.10)]
+    assert _stop_on("val_accuracy", 100, epochs).best_epoch == 1

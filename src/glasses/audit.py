@@ -318,6 +318,7 @@ def _run_folds(
             resolution=resolution,
             class_counts=(int((faces.labels[fit_on] < 0.5).sum()),
                           int((faces.labels[fit_on] >= 0.5).sum())),
+            val_faces=int(check.sum()),
         )  # fmt: skip
         fitted = fit(inputs, s.hparams, epochs=s.epochs, patience=s.patience, monitor=s.monitor)
         p = _predict_both_ways(fitted.model, faces.images[held])

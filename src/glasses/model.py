@@ -33,7 +33,9 @@ class HParams:
     kernel_size: int = 3
     pooling: str = "max"
     dense_units: int = 128
-    dropout: float = 0.5
+    # 0.6 (was 0.5; the paper found the rate mattered but gives none): with gradient clipping,
+    # portrait faces on clean labels went from 0.978 to 0.980 over 5 seeds (README, Performance)
+    dropout: float = 0.6
     learning_rate: float = 1e-3
     decay_rate: float = 0.9
     decay_steps: int = 500
