@@ -245,13 +245,17 @@ def test_the_same_seed_gives_the_same_model(train_shards: Path, tmp_path: Path) 
     assert not all(np.allclose(a, c) for a, c in zip(weights["a"], weights["c"], strict=True))
 
 
-def _stop_on(monitor: str, val_faces: int, epochs: list[tuple[float, float]]) -> Any:
+def _stop_on(
+    monitor: str, val_faces: int, epochs: list[tuple[float, float]], start_from_epoch: int = 0
+) -> Any:
     import keras
 
     from glasses.train import _early_stopping
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    stop = _early_stopping(keras, monitor, patience=2, start_from_epoch=0, val_faces=val_faces)
+    stop = _early_stopping(
+        keras, monitor, patience=2, start_from_epoch=start_from_epoch, val_faces=val_faces
+    )
     stop.set_model(model)
     stop.on_train_begin()
     for epoch, (accuracy, loss) in enumerate(epochs):
@@ -281,3 +285,10 @@ def test_early_stopping_measures_from_the_best_accuracy_not_the_kept_one() -> No
     """One-face steps down with ever lower losses must not walk the kept epoch down."""
     epochs = [(0.95, 0.40), (0.94, 0.30), (0.93, 0.20), (0.92, 0.10)]
     assert _stop_on("val_accuracy", 100, epochs).best_epoch == 1
+
+
+def test_early_stopping_ignores_warm_up_epochs() -> None:
+    """An epoch before ``start_from_epoch`` is no candidate, so its accuracy is no yardstick:
+    a better later epoch is kept even when a warm-up epoch scored higher still."""
+    epochs = [(0.95, 0.10), (0.90, 0.50), (0.91, 0.60)]
+    assert _stop_on("val_accuracy", 100, epochs, start_from_epoch=1).best_epoch == 2

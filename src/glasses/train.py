@@ -234,12 +234,14 @@ def _early_stopping(
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             self.loss = None if logs is None else logs.get("val_loss")
             super().on_epoch_end(epoch, logs)
-            if self.best_epoch == epoch and logs is not None and monitor in logs:
+            # best_epoch starts at 0, so a warm-up epoch 0 (not a candidate) would match too
+            candidate = epoch >= self.start_from_epoch and logs is not None and monitor in logs
+            if candidate and self.best_epoch == epoch:
                 self.best_loss = self.loss
-                self.top = max(float(logs[monitor]), self.top or 0.0)
+                self.top = max(float(logs[monitor]), self.top or 0.0)  # type: ignore[index]
 
         def _is_improvement(self, value: Any, reference: Any) -> bool:
-            if monitor != "val_accuracy" or reference is None or self.top is None:
+            if monitor != "val_accuracy" or self.top is None:
                 return bool(super()._is_improvement(value, reference))
             if float(value) > self.top:
                 return True
