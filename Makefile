@@ -40,13 +40,15 @@ push:
 lock: $(STAMP)
 	$(PY) docker/make_lock.py
 
+## make test: every test but the image's, on every core (pytest-xdist); the quick loop is
+## .venv/bin/python -m pytest -m "not slow"
 test: $(STAMP)
 	$(PY) -m pytest -q
 
 ## make test-image: build the image (on a stand-in base) and run the README's docker commands
 ## and the whole DAG in it; starts a Docker engine when none is reachable (needs root)
 test-image: $(STAMP)
-	$(PY) -m pytest -q -m image tests/test_image.py
+	$(PY) -m pytest -q -n 0 -m image tests/test_image.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

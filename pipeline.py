@@ -9,9 +9,10 @@
 Every pipeline parameter is also a flag (``--val-fraction 0.2``) and a key of ``--config
 FILE.yaml``; flags win over the file, the file over the defaults.
 
-This file is the command line only. The DAG is in components/dag.py, the steps' components in
-components/steps.py, parameter checking in components/parameters.py, and the launchers (local
-runner, Docker, submit, schedule) in components/launchers.py.
+This file is the command line only. The DAG is in components/training.py, the steps'
+components in components/steps.py, where they run in components/placement.py, parameter
+checking in components/parameters.py, and the runners (local, Docker, submit, schedule) in
+components/runners.py.
 """
 
 import argparse
@@ -25,32 +26,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import components as c
-from components import launchers
-from components.dag import (
-    DEFAULT_OUTPUT,
-    PIPELINE_NAME,
-    SERVICE_ACCOUNT,
-    CompileSettings,
-    GpuSettings,
-    build_pipeline,
-    compile_pipeline,
-)
-from components.launchers import (  # noqa: F401
-    MIN_KFP_BACKEND,
-    ClusterError,
-    LocalRun,
-    backend_version,
-    check_backend,
-    run_local,
-)
+from components import runners
 from components.parameters import (
     ConfigError,
     check_arguments,
+    description,
     load_config,
     pipeline_parameters,
     type_of,
 )
+from components.placement import DEFAULT_IMAGE, CompileSettings, GpuSettings
+from components.runners import Cluster, ClusterError, LocalRun
+from components.training import DEFAULT_OUTPUT, PIPELINE_NAME, SERVICE_ACCOUNT, compile_pipeline
 from glasses import artifacts, console
 
 # ---- command line ---------------------------------------------------------------------------
@@ -64,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--submit", action="store_true", help="start a run on a KFP cluster")
     mode.add_argument("--schedule", metavar="CRON", help="recurring run, e.g. '0 3 * * 1'")
     parser.add_argument("--output", default=DEFAULT_OUTPUT, help="compiled YAML file")
-    parser.add_argument("--image", default=c.DEFAULT_IMAGE, help="image of every step")
+    parser.add_argument("--image", default=DEFAULT_IMAGE, help="image of every step")
     parser.add_argument("--gpus", type=int, default=1, help="GPUs for train and tune; 0: none")
     parser.add_argument("--gpu-type", default=GpuSettings.accelerator, help="GKE accelerator")
     parser.add_argument("--pipeline-root", help="where artifacts go (gs://... on a cluster)")
@@ -98,7 +85,6 @@ def build_parser() -> argparse.ArgumentParser:
     group = parser.add_argument_group(
         "pipeline parameters (the run form's fields in the KFP UI; flags override --config)"
     )
-    inputs = build_pipeline().component_spec.inputs
     for name, param in pipeline_parameters().items():
         kind = type_of(param)
         if param.default is not inspect.Parameter.empty:
@@ -113,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
             metavar={int: "N", float: "X", bool: "BOOL"}.get(kind, "TEXT"),
             type=kind,
             default=None,
-            help=f"{inputs[name].description or ''} ({default})".strip(),
+            help=f"{description(name)} ({default})",
         )
     return parser
 
@@ -158,51 +144,66 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"pipeline: compiled to {args.output} (image {settings.image})")
         return 0
     if args.run_local:
-        root = args.pipeline_root or "runs/pipeline"
-        # checked and built before any data is made, so a missing engine costs nothing
-        runner = (
-            launchers.docker_runner(Path(root).resolve(), arguments)
-            if args.runner == "docker"
-            else None
-        )
-        if "source" not in arguments:
-            arguments["source"] = launchers.synthetic_source(
-                root, args.synth_count, args.synth_size
-            )
-        arguments.setdefault("model_registry", os.path.join(os.path.abspath(root), "registry"))
-        start = time.perf_counter()
-        result = run_local(arguments, root, settings, not args.no_cache, runner)
-        seconds = time.perf_counter() - start
-        print(f"pipeline: finished in {seconds:.0f}s; run folder {result.run_dir}")
-        if result.metrics.exists():
-            m = json.loads(result.metrics.read_text())
-            verdict = "blessed" if m["blessed"] else "NOT blessed"
-            print(f"  accuracy {m['accuracy']:.4f} on {m['examples']} test faces; "
-                  f"{verdict}: {m['blessing']['reason']}")  # fmt: skip
-            if m.get("accuracy_unflagged") is not None:
-                print(f"  accuracy {m['accuracy_unflagged']:.4f} on the {m['unflagged_faces']} "
-                      "test faces whose labels the audit did not flag")  # fmt: skip
-        if result.audit is not None:
-            found = json.loads((result.audit / artifacts.AUDIT_REPORT).read_text())
-            print(f"  audit:       {found['flagged']} of {found['faces']} labels flagged; "
-                  f"review {result.audit / artifacts.AUDIT_PAGE}")  # fmt: skip
-        print(f"  report:      {result.report}")
-        print(f"  metrics:     {result.metrics}")
-        print(f"  model:       {result.model}")
-        print(f"  predictions: {result.predictions or 'none (model not blessed)'}")
-        if result.predictions is not None:
-            health = json.loads((result.predictions.parent / artifacts.BATCH_REPORT).read_text())
-            verdict = (
-                "healthy" if health["healthy"] else "UNHEALTHY: " + "; ".join(health["reasons"])
-            )
-            print(f"  batch:       {verdict} ({result.predictions.parent / artifacts.BATCH_PAGE})")
-        return 0
+        return _run_local(args, settings, arguments)
     if not args.host:
         raise ConfigError("--submit and --schedule need --host (the KFP API endpoint)")
     if "source" not in arguments:
         raise ConfigError("--source (or source: in --config) is required on a cluster")
-    with launchers.kfp_api(args.host):
-        return launchers.submit_or_schedule(args, settings, arguments)
+    cluster = Cluster(host=args.host, experiment=args.experiment,
+                      pipeline_root=args.pipeline_root, service_account=args.service_account,
+                      cache=not args.no_cache)  # fmt: skip
+    with runners.kfp_api(args.host):
+        if args.submit:
+            run_id = runners.submit(cluster, settings, arguments)
+            print(f"pipeline: submitted run {run_id} in experiment {args.experiment}")
+            return 0
+        job_id = runners.schedule(cluster, args.schedule, settings, arguments)
+    print(f"pipeline: recurring run {job_id} on '{runners.six_field_cron(args.schedule)}' in "
+          f"{args.experiment}")  # fmt: skip
+    return 0
+
+
+def _run_local(
+    args: argparse.Namespace, settings: CompileSettings, arguments: dict[str, Any]
+) -> int:
+    root = args.pipeline_root or "runs/pipeline"
+    # checked and built before any data is made, so a missing engine costs nothing
+    runner = (
+        runners.docker_runner(Path(root).resolve(), arguments) if args.runner == "docker" else None
+    )
+    if "source" not in arguments:
+        arguments["source"] = runners.synthetic_source(root, args.synth_count, args.synth_size)
+    arguments.setdefault("model_registry", os.path.join(os.path.abspath(root), "registry"))
+    start = time.perf_counter()
+    result = runners.run_local(arguments, root, settings, not args.no_cache, runner)
+    seconds = time.perf_counter() - start
+    print(f"pipeline: finished in {seconds:.0f}s; run folder {result.run_dir}")
+    _say_run(result)
+    return 0
+
+
+def _say_run(result: LocalRun) -> None:
+    """Where a local run's results are, and what they say."""
+    if result.metrics.exists():
+        m = json.loads(result.metrics.read_text())
+        verdict = "blessed" if m["blessed"] else "NOT blessed"
+        print(f"  accuracy {m['accuracy']:.4f} on {m['examples']} test faces; "
+              f"{verdict}: {m['blessing']['reason']}")  # fmt: skip
+        if m.get("accuracy_unflagged") is not None:
+            print(f"  accuracy {m['accuracy_unflagged']:.4f} on the {m['unflagged_faces']} "
+                  "test faces whose labels the audit did not flag")  # fmt: skip
+    if result.audit is not None:
+        found = json.loads((result.audit / artifacts.AUDIT_REPORT).read_text())
+        print(f"  audit:       {found['flagged']} of {found['faces']} labels flagged; "
+              f"review {result.audit / artifacts.AUDIT_PAGE}")  # fmt: skip
+    print(f"  report:      {result.report}")
+    print(f"  metrics:     {result.metrics}")
+    print(f"  model:       {result.model}")
+    print(f"  predictions: {result.predictions or 'none (model not blessed)'}")
+    if result.predictions is not None:
+        health = json.loads((result.predictions.parent / artifacts.BATCH_REPORT).read_text())
+        verdict = "healthy" if health["healthy"] else "UNHEALTHY: " + "; ".join(health["reasons"])
+        print(f"  batch:       {verdict} ({result.predictions.parent / artifacts.BATCH_PAGE})")
 
 
 if __name__ == "__main__":

@@ -30,12 +30,14 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from quality import _truth, test_split_vs_true
 
-from glasses import synth
+from glasses import defaults, synth
 from glasses.artifacts import CORRECTIONS, LABEL_ISSUES
-from glasses.audit import DEFAULT_FILTER, FILTERS, Settings, audit
-from glasses.ingest import ingest
-from glasses.shard import shard
-from glasses.train import train
+from glasses.audit.audit import audit
+from glasses.audit.flags import FILTERS
+from glasses.audit.folds import Settings
+from glasses.data.ingest import ingest
+from glasses.data.shard import shard
+from glasses.model.train import train
 
 
 def prepare(root: str, count: int, noise: float, seed: int, style: str,
@@ -111,11 +113,11 @@ def noisy(root: str, count: int, seed: int, style: str, train_seeds: Sequence[in
     seconds = time.perf_counter() - start
     assert report is not None
     for method, (n, precision, recall) in flags_vs_truth(out, truth).items():
-        mark = " (default)" if method == DEFAULT_FILTER else ""
+        mark = " (default)" if method == defaults.AUDIT_FILTER else ""
         print(f"{style} seed {seed} {method}{mark}: {n} flagged, precision "
               f"{precision:.3f}, recall {recall:.3f}", flush=True)  # fmt: skip
-    n, precision, recall = flags_vs_truth(out, truth, first_round=True)[DEFAULT_FILTER]
-    print(f"{style} seed {seed} {DEFAULT_FILTER}, first round's models only: {n} "
+    n, precision, recall = flags_vs_truth(out, truth, first_round=True)[defaults.AUDIT_FILTER]
+    print(f"{style} seed {seed} {defaults.AUDIT_FILTER}, first round's models only: {n} "
           f"flagged, precision {precision:.3f}, recall {recall:.3f}")  # fmt: skip
     print(
         f"{style} seed {seed}: audit of {report['faces']} faces, 5 folds, "

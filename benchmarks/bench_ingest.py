@@ -11,7 +11,7 @@ import tempfile
 import time
 
 from glasses import synth, testing
-from glasses.ingest import ingest
+from glasses.data.ingest import ingest
 
 COUNT = 5000
 

@@ -24,8 +24,8 @@ from pathlib import Path
 import decode_rates
 
 from glasses import synth
-from glasses.ingest import ingest
-from glasses.shard import shard
+from glasses.data.ingest import ingest
+from glasses.data.shard import shard
 
 COUNT = 320
 COPIES = 4  # each face under 4 names: a batch large enough that start-up does not dominate
@@ -33,7 +33,7 @@ RES = 64
 
 _MEASURE = """
 import json, sys, time
-from glasses.score import score
+from glasses.scoring.score import score
 model, source, out, workers, split = sys.argv[1:6]
 t = time.perf_counter()
 s = score(model, source, out, workers=int(workers), split=split)
@@ -55,7 +55,8 @@ def _score_run(model: str, source: str, out: str, workers: int, split: str) -> f
 
 
 def _save_model(path: Path) -> None:
-    from glasses.model import HParams, build_model
+    from glasses.model.hparams import HParams
+    from glasses.model.network import build_model
 
     path.mkdir(parents=True)
     build_model(HParams(), RES).save(path / "model.keras")

@@ -24,7 +24,8 @@ import decode_rates
 from PIL import Image
 
 from glasses import synth
-from glasses.ingest import ingest, read_manifest
+from glasses.data.ingest import ingest
+from glasses.data.manifest import read_manifest
 
 N = 120
 SHARD_SIZE = 40  # enough shards for every core to have work at 4N images
@@ -32,7 +33,7 @@ RES = 64
 
 _MEASURE = """
 import json, sys, time
-from glasses.shard import shard
+from glasses.data.shard import shard
 t = time.perf_counter()
 s = shard(sys.argv[1], sys.argv[2], resolution=int(sys.argv[3]), shard_size=int(sys.argv[4]),
           workers=int(sys.argv[5]))
@@ -67,7 +68,7 @@ def _encoding_figures(manifest: str) -> tuple[float, float, float, float]:
     import numpy as np
     import tensorflow as tf
 
-    from glasses.images import load_image
+    from glasses.data.images import load_image
 
     pixels = [load_image(r.uri, RES) for r in read_manifest(manifest)[:100]]
     raw = [p.tobytes() for p in pixels]

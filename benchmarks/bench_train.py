@@ -18,9 +18,9 @@ import sys
 import tempfile
 
 from glasses import synth
-from glasses.ingest import ingest
-from glasses.model import HParams
-from glasses.shard import shard
+from glasses.data.ingest import ingest
+from glasses.data.shard import shard
+from glasses.model.hparams import HParams
 
 COUNT = 1000
 EPOCHS = 4
@@ -28,8 +28,9 @@ EPOCHS = 4
 _MEASURE = """
 import json, sys, time
 import keras, numpy as np, tensorflow as tf
-from glasses.dataset import make_dataset
-from glasses.model import HParams, build_model
+from glasses.data.dataset import make_dataset
+from glasses.model.hparams import HParams
+from glasses.model.network import build_model
 shards, mode, epochs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 batch = HParams().batch_size
 dataset = make_dataset(shards, "train", batch, shuffle=True)

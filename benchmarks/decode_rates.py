@@ -27,7 +27,7 @@ from pathlib import Path
 from PIL import Image
 from zlib_ng import zlib_ng
 
-from glasses.images import decode_png_fast
+from glasses.data.images import decode_png_fast
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,10 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from glasses import synth
-from glasses.ingest import ingest
-from glasses.score import score
-from glasses.shard import shard
-from glasses.train import train
+from glasses.data.ingest import ingest
+from glasses.data.shard import shard
+from glasses.model.train import train
+from glasses.scoring.score import score
 
 SIZE, RES, BATCH = 128, 64, 200
 NESTED = Path("faces-spring-2020") / "faces-spring-2020"

@@ -30,13 +30,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from glasses import defaults, synth
-from glasses.dataset import make_dataset
-from glasses.ingest import ingest
-from glasses.model import HParams
-from glasses.predict import Predictor
-from glasses.score import score
-from glasses.shard import shard
-from glasses.train import train
+from glasses.data.dataset import make_dataset
+from glasses.data.ingest import ingest
+from glasses.data.shard import shard
+from glasses.model.hparams import HParams
+from glasses.model.predict import Predictor
+from glasses.model.train import train
+from glasses.scoring.score import score
+from glasses.synth.dataset import IMAGE_DIR
+from glasses.synth.faces import TUNING_STYLES
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ def run(
                     seconds = time.perf_counter() - start
                     on_eval, n = scored_vs_true(
                         model_dir,
-                        os.path.join(held_out, synth.IMAGE_DIR),
+                        os.path.join(held_out, IMAGE_DIR),
                         os.path.join(tmp, f"pred-{noise}-{seed}"),
                         eval_truth,
                     )
@@ -182,7 +184,7 @@ def summary(results: Sequence[Result]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--styles", nargs="+", default=list(synth.TUNING_STYLES))
+    parser.add_argument("--styles", nargs="+", default=list(TUNING_STYLES))
     parser.add_argument("--noise", type=float, nargs="+", default=[0.0, 0.115])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--count", type=int, default=2000)

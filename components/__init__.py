@@ -1,33 +1,3 @@
-"""KFP components of the glasses pipeline: thin wrappers over the ``glasses`` package's steps."""
-
-from components.steps import (
-    DEFAULT_IMAGE,
-    IMAGE_REPOSITORY,
-    evaluate,
-    fan_out,
-    fingerprint_source,
-    ingest,
-    merge_scores,
-    merge_shards,
-    publish,
-    score,
-    shard,
-    train,
-    tune,
-)
-
-__all__ = [
-    "DEFAULT_IMAGE",
-    "IMAGE_REPOSITORY",
-    "evaluate",
-    "fan_out",
-    "fingerprint_source",
-    "ingest",
-    "merge_scores",
-    "merge_shards",
-    "publish",
-    "score",
-    "shard",
-    "train",
-    "tune",
-]
+"""The KFP layer, the only code that imports kfp: the components (steps), where each task
+runs (placement), the training pipeline's DAG (training), its parameters (parameters), and
+where a compiled pipeline runs (runners). The logic of every step is in the glasses package."""

@@ -1,25 +1,26 @@
-"""The pipeline's parameters, read from the pipeline function itself, and the checking of
-values given in a --config file or on the command line.
+"""The pipeline's parameters, read from the pipeline function's signature (no DAG is built),
+and the checking of values given in a --config file or on the command line.
 """
 
-import functools
 import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from components.dag import AUDIT_MODES, build_pipeline
+from components.training import AUDIT_MODES, DESCRIPTIONS, glasses_pipeline
+from glasses.errors import OneOf
 
 # parameters whose string values come from a fixed set (the DAG branches on them)
-CHOICES: dict[str, tuple[str, ...]] = {"audit": AUDIT_MODES}
-
-# ---- parameters: one list, from the pipeline's own signature --------------------------------
+CHOICES: dict[str, OneOf] = {"audit": AUDIT_MODES}
 
 
-@functools.cache
 def pipeline_parameters() -> dict[str, inspect.Parameter]:
-    """The pipeline function's parameters (built once: building the DAG is not free)."""
-    func = build_pipeline().pipeline_func
-    return dict(inspect.signature(func).parameters)
+    """The pipeline function's parameters, in the order of the run form."""
+    return dict(inspect.signature(glasses_pipeline).parameters)
+
+
+def description(name: str) -> str:
+    """What the run form says of a parameter."""
+    return DESCRIPTIONS[name]
 
 
 def type_of(param: inspect.Parameter) -> type:
@@ -64,8 +65,8 @@ def check_arguments(values: Mapping[str, Any], source: str) -> dict[str, Any]:
             value, ok = float(value), True
         if not ok:
             raise ConfigError(f"{source}: {name}={value!r} should be {kind.__name__}")
-        if name in CHOICES and value not in CHOICES[name]:
+        if name in CHOICES and value not in CHOICES[name].values:
             raise ConfigError(f"{source}: {name}={value!r} should be one of "
-                              f"{', '.join(CHOICES[name])}")  # fmt: skip
+                              f"{', '.join(CHOICES[name].values)}")  # fmt: skip
         checked[name] = value
     return checked

@@ -5,11 +5,16 @@ Each component only maps KFP inputs and outputs onto the step's plain function i
 (``install_kfp_package=False``), and KFP's local runner can run them in this Python.
 Artifacts are folders (``.path``); on a cluster KFP moves them to and from the ``gs://``
 pipeline root. The bodies import inside the function because KFP ships only the function's
-source to the container.
+source to the container; what KFP's run page shows of a result is glasses.run_page's.
+
+"No audit" is an artifact too (``no_audit``: an audit folder that says the audit is off), so
+that ingest, the audit's rounds and evaluate each have one component whose audit input is
+always connected: KFP's local runner refuses an optional input artifact left unconnected
+(kubeflow/pipelines#13061), which otherwise would take a twin of each.
 """
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from kfp import dsl
 from kfp.dsl import (
@@ -24,11 +29,7 @@ from kfp.dsl import (
     Output,
 )
 
-from glasses import __version__
-
-IMAGE_REPOSITORY = "ghcr.io/glasses-ml/glasses"
-# one image for every step, tagged with the package version; pipeline.py --image overrides it
-DEFAULT_IMAGE = f"{IMAGE_REPOSITORY}:{__version__}"
+from components.placement import DEFAULT_IMAGE
 
 
 def _component(func: Callable[..., Any]) -> Any:
@@ -39,9 +40,18 @@ def _component(func: Callable[..., Any]) -> Any:
 @_component
 def fingerprint_source(source: str) -> str:
     """A digest of the source's file names and sizes: ingest's cache key."""
-    from glasses.ingest import source_fingerprint
+    from glasses.data.ingest import source_fingerprint
 
     return source_fingerprint(source)
+
+
+@_component
+def no_audit(audit: Output[Dataset]) -> None:
+    """An audit folder saying there is no audit: what the steps that take one get when the
+    pipeline's audit is off (and what the audit's first round starts from)."""
+    from glasses.audit.audit import write_no_audit
+
+    write_no_audit(audit.path)
 
 
 @_component
@@ -52,45 +62,24 @@ def ingest(
     test_fraction: float,
     seed: int,
     label_corrections: str,
-    manifest: Output[Dataset],
-) -> None:
-    """Validate the dataset and write manifest.csv with its split, applying the label
-    corrections file if one is given (source_fingerprint is only part of the cache key)."""
-    from glasses.console import setup
-    from glasses.ingest import ingest as run
-
-    setup()  # our logging level, from pipeline.py --log-level
-    counts = run(
-        source, manifest.path, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed,
-        label_corrections=[label_corrections] if label_corrections else [],
-    ).counts()  # fmt: skip
-    manifest.metadata.update(
-        {k: v for k, v in counts.items() if isinstance(v, int)} | {"source": source}
-    )
-
-
-@_component
-def ingest_audited(
-    source: str,
-    source_fingerprint: str,
-    val_fraction: float,
-    test_fraction: float,
-    seed: int,
-    label_corrections: str,
     audit: Input[Dataset],
     manifest: Output[Dataset],
 ) -> None:
-    """ingest again with the audit's corrections.csv applied after the given corrections file:
-    the manifest the audited model trains on."""
+    """Validate the dataset and write manifest.csv with its split, applying the label
+    corrections file if one is given, then the audit's corrections.csv if ``audit`` holds an
+    audit (source_fingerprint is only part of the cache key)."""
     from glasses import artifacts, storage
+    from glasses.audit.audit import found
     from glasses.console import setup
-    from glasses.ingest import ingest as run
+    from glasses.data.ingest import ingest as run
 
     setup()  # our logging level, from pipeline.py --log-level
     fixes = [label_corrections] if label_corrections else []
+    if found(audit.path):
+        fixes.append(storage.join(audit.path, artifacts.CORRECTIONS))
     counts = run(
         source, manifest.path, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed,
-        label_corrections=[*fixes, storage.join(audit.path, artifacts.CORRECTIONS)],
+        label_corrections=fixes,
     ).counts()  # fmt: skip
     manifest.metadata.update(
         {k: v for k, v in counts.items() if isinstance(v, int)} | {"source": source}
@@ -116,32 +105,112 @@ def shard(
     """One worker's share of the TFRecord shards."""
     from glasses import artifacts, storage
     from glasses.console import setup
-    from glasses.shard import shard as run
+    from glasses.data.shard import shard as run
+    from glasses.run_page import pipeline_words
 
     setup()  # our logging level, from pipeline.py --log-level
-    run(
-        storage.join(manifest.path, artifacts.MANIFEST),
-        shards.path,
-        resolution=resolution,
-        num_workers=num_workers,
-        worker_index=worker_index,
-    )
+    with pipeline_words({"num_workers": "num_shard_workers"}):
+        run(
+            storage.join(manifest.path, artifacts.MANIFEST),
+            shards.path,
+            resolution=resolution,
+            num_workers=num_workers,
+            worker_index=worker_index,
+        )
 
 
 @_component
 def merge_shards(parts: Input[list[Dataset]], shards: Output[Dataset]) -> None:
     """Gather every worker's shards and write metadata.json: gathers only (no decoding)."""
+    from glasses import parts as protocol
     from glasses import storage
     from glasses.console import setup
-    from glasses.shard import finish, read_metadata
+    from glasses.data.shard import finish
+    from glasses.run_page import show_shards
 
     setup()  # our logging level, from pipeline.py --log-level
     for part in parts:
         storage.copy_tree(part.path, shards.path)
-    if not finish(shards.path):
-        raise RuntimeError(f"{shards.path}: a shard worker's output is missing or incomplete")
-    metadata = read_metadata(shards.path)
-    shards.metadata.update({"resolution": metadata["resolution"], "records": metadata["records"]})
+    show_shards(protocol.gathered(finish(shards.path), shards.path, "shard"), shards)
+
+
+@_component
+def audit(
+    shards: Input[Dataset],
+    previous: Input[Dataset],
+    folds: int,
+    epochs: int,
+    seed: int,
+    num_workers: int,
+    worker_index: int,
+    through_round: int,
+    audit_parts: Output[Dataset],
+) -> None:
+    """One worker's folds of the label audit through ``through_round``: a model per fold,
+    trained on the other folds, predicting its own; ``previous`` holds every fold of the
+    rounds before (no audit before the first round)."""
+    from glasses import storage
+    from glasses.audit.audit import audit as run
+    from glasses.audit.audit import found
+    from glasses.audit.folds import Settings
+    from glasses.console import setup
+    from glasses.run_page import pipeline_words
+
+    setup(tensorflow=True)  # our logging level; TensorFlow imported without its chatter
+    if found(previous.path):
+        storage.copy_tree(previous.path, audit_parts.path)
+    names = {"folds": "audit_folds", "num_workers": "num_audit_workers"}
+    with pipeline_words(names):
+        run(shards.path, audit_parts.path, Settings(folds=folds, seed=seed, epochs=epochs),
+            num_workers=num_workers, worker_index=worker_index,
+            through_round=through_round)  # fmt: skip
+
+
+@_component
+def gather_audit_round(parts: Input[list[Dataset]], audit_round: Output[Dataset]) -> None:
+    """Every worker's folds of one audit round in one folder, for the next round's workers."""
+    from glasses import storage
+
+    for part in parts:
+        storage.copy_tree(part.path, audit_round.path)
+
+
+@_component
+def merge_audit(
+    parts: Input[list[Dataset]],
+    audit: Output[Dataset],
+    review: Output[HTML],
+    review_tasks: Output[Dataset],
+    audit_metrics: Output[Metrics],
+) -> None:
+    """Gather every fold and flag with cleanlab: label_issues.csv, corrections.csv, the
+    review page (shown as HTML) and the Label Studio tasks (a Dataset to import)."""
+    from glasses import parts as protocol
+    from glasses import storage
+    from glasses.audit.audit import finish
+    from glasses.console import setup
+    from glasses.run_page import show_audit
+
+    setup()  # our logging level, from pipeline.py --log-level
+    for part in parts:
+        storage.copy_tree(part.path, audit.path)
+    report = protocol.gathered(finish(audit.path), audit.path, "audit")
+    show_audit(report, audit, review, review_tasks, audit_metrics)
+
+
+# fmt: off
+@_component
+def training_inputs(
+    shards: Input[Dataset], audit: Input[Dataset]
+) -> NamedTuple("Outputs", [("shards", str), ("audit", str)]):  # type: ignore[valid-type]
+    # fmt: on
+    """Where the shards the model trains on and the audit it is judged with are, for the one
+    tail of the DAG: dsl.OneOf picks the branch's that ran, and the tail imports them back as
+    artifacts (the local runner picks parameters, not artifacts, out of branches)."""
+    from collections import namedtuple
+
+    Outputs = namedtuple("Outputs", ["shards", "audit"])
+    return Outputs(shards.uri, audit.uri)
 
 
 @_component
@@ -156,18 +225,13 @@ def tune(
 ) -> None:
     """Keras Tuner search; tuner 'none' skips the search and hands on the default model."""
     from glasses.console import setup
-    from glasses.tune import tune as run
+    from glasses.model.tune import tune as run
+    from glasses.run_page import pipeline_words
 
     setup(tensorflow=True)  # our logging level; TensorFlow imported without its chatter
-    run(
-        shards.path,
-        tuning.path,
-        tuner=tuner,
-        search_space=search_space,
-        max_trials=max_trials,
-        epochs=epochs,
-        seed=seed,
-    )
+    with pipeline_words({"epochs": "tune_epochs"}):
+        run(shards.path, tuning.path, tuner=tuner, search_space=search_space,
+            max_trials=max_trials, epochs=epochs, seed=seed)  # fmt: skip
 
 
 @_component
@@ -182,8 +246,8 @@ def train(
     """Train with the tuned (or default) hyperparameters; batch_size 0 keeps theirs."""
     from glasses import artifacts, storage
     from glasses.console import setup
-    from glasses.model import HParams
-    from glasses.train import train as run
+    from glasses.model.hparams import HParams
+    from glasses.model.train import train as run
 
     setup(tensorflow=True)  # our logging level; TensorFlow imported without its chatter
     result = run(
@@ -203,34 +267,6 @@ def train(
 def evaluate(
     shards: Input[Dataset],
     model: Input[Model],
-    model_registry: str,
-    min_accuracy: float,
-    max_regression: float,
-    uncertain_low: float,
-    uncertain_high: float,
-    evaluation: Output[Artifact],
-    metrics: Output[Metrics],
-    classification: Output[ClassificationMetrics],
-    report: Output[HTML],
-    summary: Output[Markdown],
-) -> bool:
-    """Test-split metrics, the report and the blessing; the registry's latest model is the
-    baseline. Returns whether the model is blessed."""
-    from glasses.console import setup
-    from glasses.kfp_outputs import evaluate_and_show
-
-    setup(tensorflow=True)  # our logging level; TensorFlow imported without its chatter
-    return evaluate_and_show(
-        shards.path, model.path, evaluation, metrics, classification, report, summary,
-        model_registry=model_registry, min_accuracy=min_accuracy, max_regression=max_regression,
-        uncertain_low=uncertain_low, uncertain_high=uncertain_high,
-    )  # fmt: skip
-
-
-@_component
-def evaluate_audited(
-    shards: Input[Dataset],
-    model: Input[Model],
     audit: Input[Dataset],
     model_registry: str,
     min_accuracy: float,
@@ -243,17 +279,24 @@ def evaluate_audited(
     report: Output[HTML],
     summary: Output[Markdown],
 ) -> bool:
-    """evaluate, plus the accuracy on the test faces whose labels the audit did not flag."""
+    """Test-split metrics, the report and the blessing; the registry's latest model is the
+    baseline; with an audit, also the accuracy on the test faces whose labels it did not
+    flag. Returns whether the model is blessed."""
+    from glasses.audit.audit import found
     from glasses.console import setup
-    from glasses.kfp_outputs import evaluate_and_show
+    from glasses.evaluation.evaluate import evaluate as run
+    from glasses.run_page import pipeline_words, show_evaluation
 
     setup(tensorflow=True)  # our logging level; TensorFlow imported without its chatter
-    return evaluate_and_show(
-        shards.path, model.path, evaluation, metrics, classification, report, summary,
-        model_registry=model_registry, audit=audit.path, min_accuracy=min_accuracy,
-        max_regression=max_regression, uncertain_low=uncertain_low,
-        uncertain_high=uncertain_high,
-    )  # fmt: skip
+    with pipeline_words({"baseline": "model_registry"}):
+        result = run(
+            shards.path, model.path, evaluation.path, uncertain_low=uncertain_low,
+            uncertain_high=uncertain_high, min_accuracy=min_accuracy,
+            baseline=model_registry or None, max_regression=max_regression,
+            audit=audit.path if found(audit.path) else None,
+        )  # fmt: skip
+    show_evaluation(result, evaluation.path, metrics, classification, report, summary)
+    return bool(result.blessed)
 
 
 @_component
@@ -263,7 +306,7 @@ def publish(model: Input[Model], evaluation: Input[Artifact], model_registry: st
 
     from glasses import artifacts, storage
     from glasses.console import setup
-    from glasses.registry import publish as run
+    from glasses.model.registry import publish as run
 
     setup()  # our logging level, from pipeline.py --log-level
     if not model_registry:
@@ -287,19 +330,21 @@ def score(
 ) -> None:
     """One worker's share of scoring: ``source`` ('' = the shards' unlabelled split)."""
     from glasses.console import setup
-    from glasses.score import score as run
+    from glasses.run_page import pipeline_words
+    from glasses.scoring.score import score as run
 
     setup(tensorflow=True)  # our logging level; TensorFlow imported without its chatter
-    run(
-        model.path,
-        source or shards.path,
-        predictions.path,
-        uncertain_low=uncertain_low,
-        uncertain_high=uncertain_high,
-        accepted_output=accepted_output or None,
-        num_workers=num_workers,
-        worker_index=worker_index,
-    )
+    with pipeline_words({"source": "score_source", "num_workers": "num_score_workers"}):
+        run(
+            model.path,
+            source or shards.path,
+            predictions.path,
+            uncertain_low=uncertain_low,
+            uncertain_high=uncertain_high,
+            accepted_output=accepted_output or None,
+            num_workers=num_workers,
+            worker_index=worker_index,
+        )
 
 
 @_component
@@ -315,106 +360,17 @@ def merge_scores(
     """Gather every worker's parts: predictions.csv, score_report.json and the batch health
     report, judged with these thresholds. Gathers only: no image decoded, no model loaded
     (the model folder is where its reference profile is)."""
-    import json
-
-    from glasses import artifacts, storage
+    from glasses import parts as protocol
+    from glasses import storage
     from glasses.console import setup
-    from glasses.health import Thresholds
-    from glasses.score import finish
+    from glasses.run_page import show_scores
+    from glasses.scoring.health import Thresholds
+    from glasses.scoring.score import finish
 
     setup()  # our logging level, from pipeline.py --log-level
     for part in parts:
         storage.copy_tree(part.path, predictions.path)
     thresholds = Thresholds(max_uncertain_share=max_uncertain_share, max_drift=max_drift)
     verdict = finish(predictions.path, thresholds, model=model.path)
-    if verdict is None:
-        raise RuntimeError(f"{predictions.path}: a score worker's output is missing or incomplete")
-    report = json.loads(storage.read_text(storage.join(predictions.path, artifacts.SCORE_REPORT)))
-    predictions.metadata.update(report["counts"])
-    batch_health.log_metric("healthy", float(bool(verdict["healthy"])))
-    for key in ("glasses_share", "uncertain_share"):
-        if verdict[key] is not None:
-            batch_health.log_metric(key, round(float(verdict[key]), 6))
-    for test in verdict["tests"]:
-        batch_health.log_metric(f"drift_{test['statistic']}", round(float(test["distance"]), 6))
-    batch_health.metadata["reasons"] = "; ".join(verdict["reasons"]) or "none"
-    storage.copy(storage.join(predictions.path, artifacts.BATCH_PAGE), batch_report.path)
-
-
-@_component
-def audit(
-    shards: Input[Dataset],
-    folds: int,
-    epochs: int,
-    seed: int,
-    num_workers: int,
-    worker_index: int,
-    through_round: int,
-    audit_parts: Output[Dataset],
-) -> None:
-    """One worker's folds of the label audit's first round(s): a model per fold, trained on the
-    other folds, predicting its own."""
-    from glasses.audit import pipeline_worker
-    from glasses.console import setup
-
-    setup(tensorflow=True)  # our logging level; TensorFlow imported without its chatter
-    pipeline_worker(shards.path, audit_parts.path, folds, epochs, seed, num_workers,
-                    worker_index, through_round)  # fmt: skip
-
-
-@_component
-def audit_next_round(
-    shards: Input[Dataset],
-    previous: Input[Dataset],
-    folds: int,
-    epochs: int,
-    seed: int,
-    num_workers: int,
-    worker_index: int,
-    through_round: int,
-    audit_parts: Output[Dataset],
-) -> None:
-    """One worker's folds of a later round of the label audit: its models train without the
-    faces the rounds before (``previous``, every fold of them) flagged."""
-    from glasses.audit import pipeline_worker
-    from glasses.console import setup
-
-    setup(tensorflow=True)  # our logging level; TensorFlow imported without its chatter
-    pipeline_worker(shards.path, audit_parts.path, folds, epochs, seed, num_workers,
-                    worker_index, through_round, previous=previous.path)  # fmt: skip
-
-
-@_component
-def gather_audit_round(parts: Input[list[Dataset]], audit_round: Output[Dataset]) -> None:
-    """Every worker's folds of one audit round in one folder, for the next round's workers."""
-    from glasses import storage
-
-    for part in parts:
-        storage.copy_tree(part.path, audit_round.path)
-
-
-@_component
-def merge_audit(
-    parts: Input[list[Dataset]],
-    audit: Output[Dataset],
-    review: Output[HTML],
-    review_tasks: Output[Dataset],
-    audit_metrics: Output[Metrics],
-) -> None:
-    """Gather every fold and flag with cleanlab: label_issues.csv, corrections.csv, the
-    review page (shown as HTML) and the Label Studio tasks (a Dataset to import)."""
-    from glasses import artifacts, storage
-    from glasses.audit import finish
-    from glasses.console import setup
-
-    setup()  # our logging level, from pipeline.py --log-level
-    for part in parts:
-        storage.copy_tree(part.path, audit.path)
-    report = finish(audit.path)
-    audit.metadata.update({"faces": report["faces"], "flagged": report["flagged"]})
-    audit_metrics.log_metric("flagged", float(report["flagged"]))
-    audit_metrics.log_metric("flagged_share", round(float(report["flagged_share"]), 6))
-    for label, rate in report["estimated_noise_rate"].items():
-        audit_metrics.log_metric(f"estimated_noise_rate_{label}", round(float(rate), 6))
-    storage.copy(storage.join(audit.path, artifacts.AUDIT_PAGE), review.path)
-    storage.copy(storage.join(audit.path, artifacts.LABEL_STUDIO_TASKS), review_tasks.path)
+    verdict = protocol.gathered(verdict, predictions.path, "score")
+    show_scores(verdict, predictions, batch_health, batch_report)

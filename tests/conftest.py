@@ -37,16 +37,16 @@ def any_root(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture(scope="session")
 def small_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """120 real synthetic faces at 128 px in the Kaggle layout, 10 % label noise."""
+    """120 real synthetic faces at 64 px in the Kaggle layout, 10 % label noise."""
     out = tmp_path_factory.mktemp("synth") / "raw"
-    synth.synth(str(out), count=120, size=128, label_noise=0.1, seed=3, workers=1)
+    synth.synth(str(out), count=120, size=64, label_noise=0.1, seed=3, workers=1)
     return out
 
 
 @pytest.fixture(scope="session")
 def small_manifest(small_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """ingest's manifest of ``small_dataset``."""
-    from glasses.ingest import ingest
+    from glasses.data.ingest import ingest
 
     out = tmp_path_factory.mktemp("ingested")
     ingest(str(small_dataset), str(out))
@@ -56,8 +56,8 @@ def small_manifest(small_dataset: Path, tmp_path_factory: pytest.TempPathFactory
 @pytest.fixture(scope="session")
 def train_shards(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Shards at 64 px of 1000 real synthetic faces (the last 100 unlabelled): enough to learn."""
-    from glasses.ingest import ingest
-    from glasses.shard import shard
+    from glasses.data.ingest import ingest
+    from glasses.data.shard import shard
 
     root = tmp_path_factory.mktemp("train-data")
     synth.synth(str(root / "raw"), count=1000, size=64, seed=5, workers=1)
@@ -69,8 +69,8 @@ def train_shards(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def trained_model(train_shards: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small CNN trained for a few epochs on ``train_shards``: clearly better than chance."""
-    from glasses.model import HParams
-    from glasses.train import train
+    from glasses.model.hparams import HParams
+    from glasses.model.train import train
 
     out = tmp_path_factory.mktemp("model")
     small = HParams(conv_blocks=2, filters=16, dense_units=32, dropout=0.3, batch_size=16)
@@ -82,8 +82,8 @@ def trained_model(train_shards: Path, tmp_path_factory: pytest.TempPathFactory) 
 def noisy_shards(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[int, int]]:
     """1000 faces at 64 px, 15 % of the labels flipped, and the true labels (the audit and
     the noisy-label default are measured on it)."""
-    from glasses.ingest import ingest
-    from glasses.shard import shard
+    from glasses.data.ingest import ingest
+    from glasses.data.shard import shard
 
     root = tmp_path_factory.mktemp("audit-data")
     synth.synth(str(root / "raw"), count=1000, size=128, unlabelled_fraction=0.05,
@@ -95,20 +95,52 @@ def noisy_shards(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[i
     return root / "shards", truth
 
 
-# fixtures that train a model, run the DAG, or make data only those tests use
+# fixtures that train a model, run the DAG, or make data only those tests use: a test that
+# asks for one is slow and must say so where it stands (@pytest.mark.slow)
 SLOW_FIXTURES = {"trained_model", "train_shards", "first_run", "audited", "noisy_shards",
-                 "audit_runs"}  # fmt: skip
-SLOW_MODULES: set[str] = set()  # every slow test so far is found by its fixtures
+                 "audit_runs", "evaluated", "trained"}  # fmt: skip
+# with pytest-xdist (the tests run on every core), the tests that share an expensive session
+# fixture run in one worker, so that each fixture is made once; so do the quick tests that
+# import TensorFlow (5 s a process), away from those that compile the DAG (see FIRST)
+# (the first fixture of this list that a test asks for names its group; the audit, the longest,
+# has a worker of its own)
+GROUPS = {"audited": "audited", "audit_runs": "dag", "first_run": "dag", "noisy_shards": "noisy",
+          "trained_model": "trained", "train_shards": "trained"}  # fmt: skip
+TENSORFLOW_MODULES = {"test_model", "test_noisy_labels", "test_train", "test_shard",
+                      "test_audit", "test_tune"}  # fmt: skip
+# KFP calls inspect.stack() for every resource it sets on a task, which costs several times
+# more once TensorFlow's thousands of modules are loaded: the tests that compile the DAG run
+# first, before any test imports TensorFlow
+FIRST = ("test_pipeline",)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`slow` on every test that trains a model or runs the DAG, so `pytest -m "not slow"`
-    is the quick loop over every module's logic; `make test` runs everything but the image
-    tests, which run only when asked for by name (`-m image`: make test-image)."""
+    """Every test that asks for a slow fixture is marked slow (`pytest -m "not slow"` is the
+    quick loop over every module's logic); `make test` runs everything but the image tests,
+    which run only when asked for by name (`-m image`: make test-image)."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and not item.get_closest_marker("slow")
+    ]
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests use a slow fixture but are not marked @pytest.mark.slow: "
+            + ", ".join(unmarked)
+        )
     for item in items:
+        names = getattr(item, "fixturenames", ())
+        group = next((group for name, group in GROUPS.items() if name in names), None)
         module = item.module.__name__ if item.module else ""
-        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or module in SLOW_MODULES:
-            item.add_marker(pytest.mark.slow)
+        if group is None and module in TENSORFLOW_MODULES:
+            group = "tensorflow"
+        if group is None and module in FIRST:
+            group = "kfp"
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: (item.module.__name__ if item.module else "") not in FIRST)
     if "image" in (config.getoption("-m") or ""):
         return
     image = [item for item in items if item.get_closest_marker("image")]

@@ -11,8 +11,9 @@ import pytest
 from tests.test_ingest import make_source, report_of
 
 from glasses import cli
+from glasses.data.ingest import ingest
+from glasses.data.manifest import read_manifest
 from glasses.errors import InputError
-from glasses.ingest import ingest, read_manifest
 
 TRAIN = [f"{i},0.1,0.2,{i % 2}" for i in range(1, 11)]  # ids 1-10, odd ones labelled 1
 
@@ -137,7 +138,7 @@ def test_an_unreadable_corrections_file_stops_with_its_name(
 def test_cli_takes_corrections_and_shard_leaves_dropped_faces_out(
     small_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from glasses.shard import shard
+    from glasses.data.shard import shard
 
     ids = [int(r["id"]) for r in csv.DictReader((small_dataset / "train.csv").open())][:5]
     fixes = tmp_path / "fixes.csv"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from dockerfile_parse import DockerfileParser
 
-import components
+from components.placement import DEFAULT_IMAGE
 from glasses import __version__, storage, testing
 
 REPO = Path(__file__).parent.parent
@@ -106,8 +106,8 @@ def test_make_image_tags_are_what_pipeline_compiles_with() -> None:
     out = subprocess.run(
         ["make", "-n", "image", "push"], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout
-    assert f"--target gpu -t {components.DEFAULT_IMAGE} --load" in out
-    assert f"--target cpu -t {components.DEFAULT_IMAGE}-cpu --push" in out
+    assert f"--target gpu -t {DEFAULT_IMAGE} --load" in out
+    assert f"--target cpu -t {DEFAULT_IMAGE}-cpu --push" in out
 
 
 def readme_docker_lines() -> list[str]:
@@ -115,7 +115,7 @@ def readme_docker_lines() -> list[str]:
     readme = (REPO / "README.md").read_text()
     section = readme.split("## Run a step with docker", 1)[1].split("\n## ", 1)[0]
     image = re.search(r"^IMAGE=(\S+)$", section, flags=re.M)
-    assert image and image.group(1) == components.DEFAULT_IMAGE
+    assert image and image.group(1) == DEFAULT_IMAGE
     return [line for line in section.splitlines() if line.startswith("docker run")]
 
 
@@ -152,7 +152,13 @@ def test_readme_docker_commands_run(tmp_path: Path, gcs_emulator: str) -> None:
 
 
 @pytest.mark.parametrize("form", [["glasses", "--version"], ["--version"]])
-def test_entrypoint_takes_the_step_with_or_without_glasses(form: list[str]) -> None:
-    """ENTRYPOINT ["glasses"]: `docker run IMAGE glasses ...` and `docker run IMAGE ...`."""
-    result = subprocess.run([GLASSES, *form], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0 and result.stdout.strip() == f"glasses {__version__}"
+def test_entrypoint_takes_the_step_with_or_without_glasses(
+    form: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ENTRYPOINT ["glasses"]: `docker run IMAGE glasses ...` and `docker run IMAGE ...`
+    (the image itself: tests/test_image.py)."""
+    from glasses import cli
+
+    with pytest.raises(SystemExit) as done:
+        cli.main(form)
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"glasses {__version__}"

@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from glasses import registry, storage
+from glasses import storage
+from glasses.data.shard_format import read_metadata
 from glasses.errors import InputError
-from glasses.evaluate import evaluate
-from glasses.metrics import classification_metrics
-from glasses.shard import read_metadata
+from glasses.evaluation.evaluate import evaluate
+from glasses.evaluation.metrics import classification_metrics
+from glasses.model import registry
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +25,7 @@ def evaluated(train_shards: Path, trained_model: Path, tmp_path_factory: pytest.
     return out, result
 
 
+@pytest.mark.slow
 def test_metrics_cover_the_test_split_and_match_the_predictions(
     train_shards: Path, evaluated: tuple[Path, object]
 ) -> None:
@@ -46,6 +48,7 @@ def test_metrics_cover_the_test_split_and_match_the_predictions(
     assert metrics["blessing"]["baseline"] is None
 
 
+@pytest.mark.slow
 def test_report_is_one_page_with_every_section(evaluated: tuple[Path, object]) -> None:
     out, _ = evaluated
     page = (out / "report.html").read_text()
@@ -60,6 +63,7 @@ def test_report_is_one_page_with_every_section(evaluated: tuple[Path, object]) -
     assert "BLESSED" in page
 
 
+@pytest.mark.slow
 def test_report_says_what_a_reviewer_asks_next(
     train_shards: Path, trained_model: Path, evaluated: tuple[Path, object]
 ) -> None:
@@ -77,7 +81,7 @@ def test_report_says_what_a_reviewer_asks_next(
 
 
 def test_face_grid_shows_misclassified_then_uncertain_first() -> None:
-    from glasses.evaluate import LabelledPredictions, _grid_indices
+    from glasses.evaluation.evaluate import LabelledPredictions, _grid_indices
 
     labels = np.array([1, 1, 0, 0, 1, 0, 1, 0, 1, 0] * 4)
     p = np.array([0.9, 0.1, 0.2, 0.95, 0.55, 0.45, 0.8, 0.3, 0.7, 0.05] * 4)
@@ -92,6 +96,7 @@ def test_face_grid_shows_misclassified_then_uncertain_first() -> None:
     assert len(set(order)) == len(order) == 32
 
 
+@pytest.mark.slow
 def test_blessing_against_baselines(
     train_shards: Path, trained_model: Path, evaluated: tuple[Path, object], tmp_path: Path
 ) -> None:
@@ -122,14 +127,15 @@ def test_blessing_against_baselines(
     assert r.metrics["blessing"]["baseline"]["source"] == f"model {published.model}"
 
     r = evaluate(data, model, str(tmp_path / "e6"), min_accuracy=0.999)
-    assert not r.blessed and "below --min-accuracy" in r.reason
+    assert not r.blessed and "below min_accuracy" in r.reason
 
 
+@pytest.mark.slow
 def test_bad_inputs_are_named(train_shards: Path, trained_model: Path, tmp_path: Path) -> None:
     data, model = str(train_shards), str(trained_model)
     with pytest.raises(InputError, match=r"model\.keras not found"):
         evaluate(data, str(tmp_path), str(tmp_path / "e"))
-    with pytest.raises(InputError, match="--uncertain-low"):
+    with pytest.raises(InputError, match="uncertain_low <= uncertain_high"):
         evaluate(data, model, str(tmp_path / "e"), uncertain_low=0.7, uncertain_high=0.6)
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "x.txt").write_text("x")
@@ -141,6 +147,7 @@ def test_bad_inputs_are_named(train_shards: Path, trained_model: Path, tmp_path:
         evaluate(data, model, str(tmp_path / "e"), baseline=str(bad))
 
 
+@pytest.mark.slow
 def test_registry_publish_moves_latest(trained_model: Path, any_root: str) -> None:
     reg = storage.join(any_root, "registry")
     assert registry.latest(reg) is None

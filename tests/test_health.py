@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from glasses import health
 from glasses.artifacts import REFERENCE
-from glasses.ingest import read_manifest
-from glasses.score import score
+from glasses.data.manifest import read_manifest
+from glasses.model import reference as profiles
+from glasses.scoring import health
+from glasses.scoring.score import score
 
 GLASSES = str(Path(sys.executable).parent / "glasses")
 
@@ -38,15 +39,17 @@ def as_is(im: Image.Image) -> Image.Image:
     return im
 
 
+@pytest.mark.slow
 def test_training_writes_the_reference_profile(trained_model: Path, train_shards: Path) -> None:
     reference = json.loads((trained_model / REFERENCE).read_text())
     val = json.loads((train_shards / "metadata.json").read_text())["splits"]["val"]["records"]
     assert reference["count"] == val == sum(reference["histogram"])
-    assert all(len(reference["samples"][k]) == val for k in ("probability", *health.INPUT_STATS))
+    assert all(len(reference["samples"][k]) == val for k in ("probability", *profiles.INPUT_STATS))
     assert reference["sources"] == {"64x64 RGB": val}  # the original files' size and mode
     assert 0 < reference["glasses_share"] < 1
 
 
+@pytest.mark.slow
 def test_in_distribution_batch_is_healthy(
     trained_model: Path, train_shards: Path, tmp_path: Path
 ) -> None:
@@ -56,11 +59,12 @@ def test_in_distribution_batch_is_healthy(
     assert summary.healthy and report["healthy"] and report["reasons"] == [], report["reasons"]
     assert sum(report["histogram"]) == report["count"] == summary.scored
     assert {t["statistic"] for t in report["tests"]} == {
-        "probability", *health.INPUT_STATS, "class_mix"}  # fmt: skip
+        "probability", *profiles.INPUT_STATS, "class_mix"}  # fmt: skip
     page = (tmp_path / "p" / "batch_report.html").read_text()
     assert 'id="verdict">HEALTHY' in page and 'id="faces"' in page and 'id="histogram"' in page
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("shift", "change", "reason"),
     [
@@ -80,6 +84,7 @@ def test_shifted_batches_are_flagged_with_the_reason(
     assert 'id="verdict">UNHEALTHY' in page and "DRIFTED" in page
 
 
+@pytest.mark.slow
 def test_a_batch_of_nearly_all_glasses_is_flagged_for_its_class_mix(
     trained_model: Path, train_shards: Path, tmp_path: Path
 ) -> None:
@@ -107,6 +112,7 @@ def test_a_batch_of_nearly_all_glasses_is_flagged_for_its_class_mix(
     )
 
 
+@pytest.mark.slow
 def test_three_workers_write_the_report_one_writes(
     trained_model: Path, train_shards: Path, tmp_path: Path
 ) -> None:
@@ -119,6 +125,7 @@ def test_three_workers_write_the_report_one_writes(
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "three" / name).read_bytes()
 
 
+@pytest.mark.slow
 def test_unhealthy_batches_fail_and_accept_nothing_when_asked(
     trained_model: Path, train_shards: Path, tmp_path: Path
 ) -> None:
@@ -141,6 +148,7 @@ def test_unhealthy_batches_fail_and_accept_nothing_when_asked(
     assert summary.healthy and len(copied) == report["counts"]["accepted"] > 0
 
 
+@pytest.mark.slow
 def test_models_without_a_reference_score_with_a_note(
     trained_model: Path, train_shards: Path, tmp_path: Path
 ) -> None:
@@ -158,9 +166,9 @@ def test_models_without_a_reference_score_with_a_note(
 
 def test_thresholds_decide_the_verdict() -> None:
     rng = np.random.default_rng(0)
-    reference = health.profile(rng.uniform(size=300), rng.uniform(size=(300, 5)), [], (0.4, 0.6))
+    reference = profiles.profile(rng.uniform(size=300), rng.uniform(size=(300, 5)), [], (0.4, 0.6))
     reference["samples"] = {"probability": list(rng.uniform(size=300))}
-    reference["samples"] |= {k: list(rng.uniform(size=300)) for k in health.INPUT_STATS}
+    reference["samples"] |= {k: list(rng.uniform(size=300)) for k in profiles.INPUT_STATS}
     anything = health.Thresholds(max_uncertain_share=1)
     same = health.batch_report(
         rng.uniform(size=200), rng.uniform(size=(200, 5)), [], (0.4, 0.6), reference, anything

@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from glasses import synth
-from glasses.images import PNG_SIGNATURE, ImageRejected, decode_and_resize, decode_png_fast
-from glasses.shard import shard
+from glasses.data.images import PNG_SIGNATURE, ImageRejected, decode_and_resize, decode_png_fast
+from glasses.data.shard import shard
+from glasses.synth.drawing import encode_png
+from glasses.synth.faces import render_face
+from glasses.synth.truth import face_truth
 from png_modes import chunk, every_mode
 
 MODES = every_mode()
@@ -49,8 +51,8 @@ def test_fast_path_owns_only_8_bit_rgb_and_rgba_without_interlacing(mode: str) -
 
 def test_synthetic_faces_at_full_size_give_pillows_pixels() -> None:
     for face_id in (1, 2):
-        truth = synth.face_truth(7, face_id, glasses=face_id % 2)
-        data = synth.encode_png(synth.render_face(7, truth, 1024))
+        truth = face_truth(7, face_id, glasses=face_id % 2)
+        data = encode_png(render_face(7, truth, 1024))
         assert decode_png_fast(data, max_pixels=10**8) is not None
         for resolution in (32, 64, 128):
             np.testing.assert_array_equal(

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from glasses import cli, storage
+from glasses.data.ingest import ingest
+from glasses.data.manifest import assign_split, read_manifest
 from glasses.errors import InputError
-from glasses.ingest import assign_split, ingest, read_manifest
 
 NESTED = "faces-spring-2020/faces-spring-2020"
 
@@ -189,7 +190,7 @@ def test_cli_prints_one_line_and_exits_non_zero(
     code = cli.main(["ingest", "--source", str(tmp_path / "missing"), "--output", str(tmp_path)])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1
-    assert len(err) == 1 and err[0].startswith("glasses ingest: error: source ")
+    assert len(err) == 1 and err[0].startswith("glasses ingest: error: --source ")
     assert "Traceback" not in err[0]
 
 

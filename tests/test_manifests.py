@@ -1,5 +1,5 @@
 """Kubernetes manifests: base and GKE overlay render with kustomize, every object validates
-against the Kubernetes schemas, and names and labels agree with pipeline.py."""
+against the Kubernetes schemas, and names and labels agree with the pipeline's."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-import pipeline
+from components.placement import GpuSettings
+from components.training import SERVICE_ACCOUNT
 
 MANIFESTS = Path(__file__).parent.parent / "manifests"
 K8S_VERSION = "1.31.0"  # GKE's regular channel at the time of writing
@@ -58,15 +59,15 @@ def test_every_resource_file_validates_on_its_own() -> None:
 def test_names_agree_with_pipeline() -> None:
     base = by_kind_name(render(MANIFESTS / "base"))
     gke = by_kind_name(render(MANIFESTS / "overlays" / "gke"))
-    account = ("ServiceAccount", pipeline.SERVICE_ACCOUNT)
+    account = ("ServiceAccount", SERVICE_ACCOUNT)
     assert account in base and account in gke
-    binding = base[("RoleBinding", pipeline.SERVICE_ACCOUNT)]
-    assert binding["subjects"][0]["name"] == pipeline.SERVICE_ACCOUNT
+    binding = base[("RoleBinding", SERVICE_ACCOUNT)]
+    assert binding["subjects"][0]["name"] == SERVICE_ACCOUNT
     assert "iam.gke.io/gcp-service-account" in gke[account]["metadata"]["annotations"]
     assert not base[account]["metadata"].get("annotations")  # no identity in the neutral base
     launcher = gke[("ConfigMap", "kfp-launcher")]["data"]
     assert launcher["defaultPipelineRoot"].startswith("gs://")
-    gpu = pipeline.GpuSettings()
+    gpu = GpuSettings()
     pool = base[("ConfigMap", "glasses-gpu-node-pool")]["data"]
     assert pool == {
         "nodeLabel": gpu.node_label,
@@ -75,6 +76,6 @@ def test_names_agree_with_pipeline() -> None:
         "resource": gpu.resource,
     }
     readme = (MANIFESTS / "README.md").read_text()
-    assert f"[kubeflow/{pipeline.SERVICE_ACCOUNT}]" in readme
+    assert f"[kubeflow/{SERVICE_ACCOUNT}]" in readme
     assert f"type={gpu.accelerator}," in readme
     assert "kubectl apply -k manifests/overlays/gke" in readme

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from glasses.evaluate import bless
-from glasses.metrics import classification_metrics, roc_curve
+from glasses.evaluation.evaluate import bless
+from glasses.evaluation.metrics import classification_metrics, roc_curve
 
 # pred at 0.5: 1 0 0 1 1 0 -> TP 2 (0, 4), FN 1 (1), FP 1 (3), TN 2 (2, 5)
 LABELS = np.array([1, 1, 0, 0, 1, 0])

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from glasses.errors import InputError
-from glasses.model import HParams, build_model
+from glasses.model.hparams import HParams
+from glasses.model.network import build_model
 
 
 def test_builder_honours_every_hyperparameter() -> None:
@@ -113,7 +114,7 @@ def test_eager_probabilities_equal_keras_predict() -> None:
     array (in batches, the last one short) and for a dataset of (images, labels) batches."""
     import tensorflow as tf
 
-    from glasses.predict import probabilities
+    from glasses.model.predict import probabilities
 
     model = build_model(HParams(conv_blocks=1, filters=4, dense_units=8), 32)
     images = np.random.default_rng(0).integers(0, 256, (70, 32, 32, 3), dtype=np.uint8)

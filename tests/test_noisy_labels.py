@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from glasses.model import HParams, build_model
+from glasses.model.hparams import HParams
+from glasses.model.network import build_model
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))  # quality.py's scoring
 
 
 def test_small_loss_bce_leaves_out_the_largest_losses() -> None:
-    from glasses.losses import SmallLossBCE
+    from glasses.model.losses import SmallLossBCE
 
     y_true = np.array([1.0, 1.0, 0.0, 0.0], np.float32)
     y_pred = np.array([[0.9], [0.1], [0.2], [0.8]], np.float32)
@@ -31,7 +32,7 @@ def test_small_loss_bce_leaves_out_the_largest_losses() -> None:
 
 
 def test_label_smoothing_in_training_and_plain_loss_for_validation() -> None:
-    from glasses.losses import SmallLossBCE
+    from glasses.model.losses import SmallLossBCE
 
     y_true = np.array([1.0, 0.0], np.float32)
     y_pred = np.array([[0.9], [0.3]], np.float32)
@@ -53,7 +54,7 @@ def test_label_smoothing_in_training_and_plain_loss_for_validation() -> None:
 
 
 def test_balanced_classes_weigh_each_class_alike_after_the_trimming() -> None:
-    from glasses.losses import SmallLossBCE
+    from glasses.model.losses import SmallLossBCE
 
     y_true = np.array([1.0, 1.0, 1.0, 0.0], np.float32)
     y_pred = np.array([[0.9], [0.8], [0.1], [0.4]], np.float32)
@@ -74,7 +75,7 @@ def test_balanced_classes_weigh_each_class_alike_after_the_trimming() -> None:
 
 
 def test_drop_rate_waits_for_learning_then_takes_the_smaller_estimate() -> None:
-    from glasses.losses import drop_rate
+    from glasses.model.losses import drop_rate
 
     minority = 0.36  # learning has started once the validation error is below 0.8 * 0.36
     stuck = [0.64, 0.64, 0.65]  # the majority class's share: nothing learned yet
@@ -95,7 +96,7 @@ def test_drop_rate_waits_for_learning_then_takes_the_smaller_estimate() -> None:
 
 
 def test_confident_joint_counts_confident_contradictions_only() -> None:
-    from glasses.losses import confident_noise
+    from glasses.model.losses import confident_noise
 
     rng = np.random.default_rng(0)
     truth = rng.integers(0, 2, 400)
@@ -106,6 +107,7 @@ def test_confident_joint_counts_confident_contradictions_only() -> None:
     assert confident_noise(np.ones(10), learned[:10]) == -1.0  # one class: no estimate
 
 
+@pytest.mark.slow
 def test_training_records_the_share_and_why_and_resumes_with_it(
     train_shards: Path, tmp_path: Path
 ) -> None:
@@ -113,8 +115,8 @@ def test_training_records_the_share_and_why_and_resumes_with_it(
     epoch 4 and resumed computes the same shares from its history as one uninterrupted run."""
     import keras
 
-    from glasses.losses import drop_rate
-    from glasses.train import train
+    from glasses.model.losses import drop_rate
+    from glasses.model.train import train
 
     class Preempted(Exception):
         pass
@@ -148,7 +150,7 @@ def test_training_records_the_share_and_why_and_resumes_with_it(
 def test_model_with_small_loss_bce_saves_and_loads(tmp_path: object) -> None:
     import keras
 
-    from glasses.losses import SmallLossBCE
+    from glasses.model.losses import SmallLossBCE
 
     model = build_model(HParams(conv_blocks=1, filters=4, dense_units=8, drop_noisy=0.2), 16)
     assert isinstance(model.loss, SmallLossBCE) and model.loss.max_drop == 0.2
@@ -164,7 +166,7 @@ def test_model_with_small_loss_bce_saves_and_loads(tmp_path: object) -> None:
 def test_mixup_blends_each_face_mostly_with_itself() -> None:
     import tensorflow as tf
 
-    from glasses.dataset import mixup
+    from glasses.data.dataset import mixup
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (64, 8, 8, 3), dtype=np.uint8)
@@ -191,6 +193,7 @@ def test_bad_noise_settings(bad: dict[str, float]) -> None:
         HParams(**bad)
 
 
+@pytest.mark.slow
 def test_the_default_beats_the_plain_loss_on_planted_flips(
     noisy_shards: tuple[Path, dict[int, int]], tmp_path: Path
 ) -> None:
@@ -202,7 +205,7 @@ def test_the_default_beats_the_plain_loss_on_planted_flips(
 
     from quality import test_split_vs_true
 
-    from glasses.train import train
+    from glasses.model.train import train
 
     shards, truth = noisy_shards
     default = HParams()
@@ -228,7 +231,7 @@ def test_the_default_beats_the_plain_loss_on_planted_flips(
 def test_the_served_model_undoes_the_smoothing() -> None:
     """Trained on targets 0.1 and 0.9, the model's outputs are mapped back to probabilities:
     p = (q - 0.1) / 0.8, clipped; 0.5 stays 0.5, so labels do not change."""
-    from glasses.train import SMOOTHING_FLOOR, servable
+    from glasses.model.train import SMOOTHING_FLOOR, servable
 
     hp = HParams(conv_blocks=1, filters=4, dense_units=8, label_smoothing=0.2)
     model = build_model(hp, 16)

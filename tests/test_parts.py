@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from glasses import parts, shard, storage
-from glasses.errors import InputError
-from glasses.health import Thresholds
-from glasses.score import finish as finish_scores
-from glasses.score import score
+from glasses import parts, storage
+from glasses.data import shard
+from glasses.errors import SettingError
+from glasses.scoring.health import Thresholds
+from glasses.scoring.score import finish as finish_scores
+from glasses.scoring.score import score
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -33,8 +34,11 @@ def gather(workers: list[Path], into: Path) -> None:
 def test_plan_slices_and_worker_check() -> None:
     assert parts.count(10, 4) == 3 and parts.count(8, 4) == 2 and parts.count(0, 4) == 0
     assert parts.mine(list(range(7)), 3, 1) == [1, 4]
-    with pytest.raises(InputError, match=r"--worker-index must be in \[0, --num-workers\)"):
+    with pytest.raises(SettingError, match=r"worker_index must be in \[0, num_workers\)") as caught:
         parts.check_worker(2, 2)
+    assert caught.value.say(lambda s: "--" + s.replace("_", "-")) == (
+        "--worker-index must be in [0, --num-workers), got 2 of 2"
+    )
 
 
 def test_shard_gathering_needs_only_the_folder(small_manifest: Path, tmp_path: Path) -> None:
@@ -48,7 +52,7 @@ def test_shard_gathering_needs_only_the_folder(small_manifest: Path, tmp_path: P
     merged = tmp_path / "merged"
     gather(workers, merged)
     before = stamps(merged)
-    assert shard.finish(str(merged))  # no manifest, no settings: the plan says it all
+    assert shard.finish(str(merged)) is not None  # no manifest, no settings: the plan says it all
     assert stamps(merged) == before  # nothing redone
     assert tree(merged) == tree(one)
 
@@ -60,7 +64,7 @@ def test_a_shard_whose_file_is_gone_is_written_again(small_manifest: Path, tmp_p
     victim = next(out.glob("train-*.tfrecord"))
     victim.unlink()  # its sidecar stays: the file's absence decides
     (out / "metadata.json").unlink()
-    assert not shard.finish(str(out))
+    assert shard.finish(str(out)) is None
     summary = shard.shard(str(small_manifest), str(out), resolution=16, shard_size=25, workers=1)
     assert summary.complete and tree(out) == clean
 
@@ -74,6 +78,7 @@ def faces(small_dataset: Path, tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_score_gathering_neither_rescores_nor_loses_a_part(
     trained_model: Path, faces: Path, tmp_path: Path
 ) -> None:
@@ -95,6 +100,7 @@ def test_score_gathering_neither_rescores_nor_loses_a_part(
     assert (merged / "score_report.json").read_bytes() == (one / "score_report.json").read_bytes()
 
 
+@pytest.mark.slow
 def test_a_score_part_whose_rows_are_gone_is_redone(
     trained_model: Path, faces: Path, tmp_path: Path
 ) -> None:

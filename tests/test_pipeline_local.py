@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-import pipeline
+from components.runners import LocalRun, run_local
 from glasses import storage, synth
 
 TINY = {
@@ -33,22 +33,21 @@ def tiny_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def first_run(
-    tiny_source: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[pipeline.LocalRun, Path]:
+def first_run(tiny_source: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[LocalRun, Path]:
     root = tmp_path_factory.mktemp("kfp")
     registry = root / "registry"
     arguments = {**TINY, "source": str(tiny_source), "model_registry": str(registry)}
-    return pipeline.run_local(arguments, str(root / "runs")), registry
+    return run_local(arguments, str(root / "runs")), registry
 
 
-def metrics_of(run: pipeline.LocalRun) -> dict[str, Any]:
+def metrics_of(run: LocalRun) -> dict[str, Any]:
     metrics: dict[str, Any] = json.loads(run.metrics.read_text())
     return metrics
 
 
+@pytest.mark.slow
 def test_first_run_trains_evaluates_publishes_and_scores(
-    first_run: tuple[pipeline.LocalRun, Path],
+    first_run: tuple[LocalRun, Path],
 ) -> None:
     run, registry = first_run
     metrics = metrics_of(run)
@@ -79,15 +78,16 @@ def test_first_run_trains_evaluates_publishes_and_scores(
     assert health["count"] == 8 and health["reference"] is not None  # the model's reference
 
 
+@pytest.mark.slow
 def test_second_run_from_gcs_uses_the_registry_as_baseline(
-    first_run: tuple[pipeline.LocalRun, Path], tiny_source: Path, gcs_root: str, tmp_path: Path
+    first_run: tuple[LocalRun, Path], tiny_source: Path, gcs_root: str, tmp_path: Path
 ) -> None:
     first, registry = first_run
     source = storage.join(gcs_root, "raw")
     storage.copy_tree(str(tiny_source), source)
     published = json.loads((registry / "latest.json").read_text())
     arguments = {**TINY, "source": source, "model_registry": str(registry)}
-    second = pipeline.run_local(arguments, str(tmp_path / "runs"))
+    second = run_local(arguments, str(tmp_path / "runs"))
     metrics = metrics_of(second)
     baseline = metrics["blessing"]["baseline"]
     assert baseline["source"] == f"model {published['model']}"
@@ -103,7 +103,7 @@ def test_second_run_from_gcs_uses_the_registry_as_baseline(
 
 
 @pytest.fixture(scope="module")
-def audit_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pipeline.LocalRun]:
+def audit_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, LocalRun]:
     """The DAG with audit=report and audit=drop on 96 faces, 20 % of the labels flipped."""
     root = tmp_path_factory.mktemp("kfp-audit")
     source = root / "raw"
@@ -111,8 +111,7 @@ def audit_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pipeline.L
     tiny = {**TINY, "tuner": "none", "resolution": 32, "audit_folds": 2, "num_audit_workers": 2,
             "num_shard_workers": 1, "num_score_workers": 1, "source": str(source)}  # fmt: skip
     return {
-        mode: pipeline.run_local({**tiny, "audit": mode}, str(root / mode))
-        for mode in ("report", "drop")
+        mode: run_local({**tiny, "audit": mode}, str(root / mode)) for mode in ("report", "drop")
     }
 
 
@@ -121,8 +120,9 @@ def flagged_ids(audit: Path) -> set[str]:
         return {r["id"] for r in csv.DictReader(f) if r["flagged"] == "1"}
 
 
+@pytest.mark.slow
 def test_audit_report_mode_publishes_the_review_and_reports_unflagged_accuracy(
-    audit_runs: dict[str, pipeline.LocalRun],
+    audit_runs: dict[str, LocalRun],
 ) -> None:
     run = audit_runs["report"]
     assert run.audit is not None
@@ -132,9 +132,10 @@ def test_audit_report_mode_publishes_the_review_and_reports_unflagged_accuracy(
     # both rounds' folds ran, each round fanned out over the two workers
     report = json.loads((run.audit / "audit_report.json").read_text())
     assert [(f["round"], f["fold"]) for f in report["folds"]] == [(1, 0), (1, 1), (2, 0), (2, 1)]
-    assert len(list(run.run_dir.glob("for-loop-*/audit-next-round*"))) == 2
+    assert len(list(run.run_dir.glob("for-loop-*/audit-*"))) == 4  # 2 rounds x 2 workers
+    assert len(list(run.run_dir.glob("gather-audit-round*"))) == 1  # round 1 for round 2
     # the model trained on every given label: the original shards, no second ingest
-    assert not list(run.run_dir.glob("ingest-audited*"))
+    assert not list(run.run_dir.glob("ingest-*"))
     metrics = metrics_of(run)
     with open(run.metrics.parent / "test_predictions.csv") as f:
         faces = list(csv.DictReader(f))
@@ -149,14 +150,15 @@ def test_audit_report_mode_publishes_the_review_and_reports_unflagged_accuracy(
     assert run.predictions is not None  # blessed (TINY's gate) and scored
 
 
+@pytest.mark.slow
 def test_audit_drop_mode_trains_and_evaluates_on_the_labels_it_trusts(
-    audit_runs: dict[str, pipeline.LocalRun],
+    audit_runs: dict[str, LocalRun],
 ) -> None:
     run = audit_runs["drop"]
     assert run.audit is not None
     flagged = flagged_ids(run.audit)
     assert flagged  # 20 % flipped labels: the audit finds some
-    (ingested,) = run.run_dir.glob("ingest-audited*")
+    (ingested,) = run.run_dir.glob("ingest-*")  # the second ingest, with the corrections
     manifest = ingested / "manifest" / "manifest.csv"
     with open(manifest) as f:
         rows = list(csv.DictReader(f))

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
 
 import quality
 
-from glasses.model import HParams
+from glasses.model.hparams import HParams
 
 
 @pytest.mark.slow  # trains four tiny models

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from glasses import storage
+from glasses.data.shard_format import read_metadata
 from glasses.errors import InputError
-from glasses.evaluate import evaluate
-from glasses.score import score
-from glasses.shard import read_metadata
+from glasses.evaluation.evaluate import evaluate
+from glasses.scoring.score import score
 
 
 def read_predictions(folder: str | Path) -> list[dict[str, str]]:
@@ -28,7 +28,7 @@ def tree(folder: Path) -> dict[str, bytes]:
 
 @pytest.fixture
 def messy_folder(small_dataset: Path, tmp_path: Path) -> Path:
-    """40 real faces (128 px, the model takes 64) with bad files mixed in."""
+    """40 real faces (64 px, as the model takes them) with bad files mixed in."""
     folder = tmp_path / "new-faces"
     (folder / "batch-2").mkdir(parents=True)
     faces = sorted((small_dataset / "faces-spring-2020" / "faces-spring-2020").glob("*.png"))
@@ -41,6 +41,7 @@ def messy_folder(small_dataset: Path, tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_counts_balance_with_bad_files(
     trained_model: Path, messy_folder: Path, tmp_path: Path
 ) -> None:
@@ -64,6 +65,7 @@ def test_counts_balance_with_bad_files(
         assert int(r["uncertain"]) == (0.4 <= p <= 0.6)
 
 
+@pytest.mark.slow
 def test_same_probabilities_as_evaluate(
     train_shards: Path, trained_model: Path, tmp_path: Path
 ) -> None:
@@ -78,6 +80,7 @@ def test_same_probabilities_as_evaluate(
     assert max(abs(got[i] - expected[i]) for i in got) < 1e-5
 
 
+@pytest.mark.slow
 def test_fan_out_equals_one_worker_and_a_crash_resumes(
     trained_model: Path, messy_folder: Path, tmp_path: Path
 ) -> None:
@@ -93,6 +96,7 @@ def test_fan_out_equals_one_worker_and_a_crash_resumes(
     assert tree(fanned) == tree(tmp_path / "one")
 
 
+@pytest.mark.slow
 def test_a_crashed_run_resumes_and_ends_as_a_clean_run(
     trained_model: Path, small_manifest: Path, tmp_path: Path
 ) -> None:
@@ -120,6 +124,7 @@ def test_a_crashed_run_resumes_and_ends_as_a_clean_run(
     assert len(read_predictions(out)) == len(lines) - 1
 
 
+@pytest.mark.slow
 def test_shards_source_and_accepted_output(
     train_shards: Path, trained_model: Path, tmp_path: Path
 ) -> None:
@@ -136,6 +141,7 @@ def test_shards_source_and_accepted_output(
     assert report["counts"]["accepted"] == len(confident)
 
 
+@pytest.mark.slow
 def test_gcs_source_and_output(trained_model: Path, messy_folder: Path, gcs_root: str) -> None:
     source = storage.join(gcs_root, "faces")
     storage.copy_tree(str(messy_folder), source)
@@ -146,11 +152,16 @@ def test_gcs_source_and_output(trained_model: Path, messy_folder: Path, gcs_root
     assert len(text.splitlines()) == 41 and source in text
 
 
-def test_bad_arguments(trained_model: Path, messy_folder: Path, tmp_path: Path) -> None:
-    model, source = str(trained_model), str(messy_folder)
-    with pytest.raises(InputError, match="--uncertain-low"):
+def test_bad_arguments(tmp_path: Path) -> None:
+    """Checked before the model is loaded or a face decoded (a model folder is only looked
+    for): the settings first, then the model, then the source."""
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "model.keras").write_bytes(b"")
+    (tmp_path / "faces").mkdir()
+    model, source = str(tmp_path / "model"), str(tmp_path / "faces")
+    with pytest.raises(InputError, match="uncertain_low <= uncertain_high"):
         score(model, source, str(tmp_path), uncertain_low=0.9)
-    with pytest.raises(InputError, match="--worker-index"):
+    with pytest.raises(InputError, match="worker_index must be in"):
         score(model, source, str(tmp_path), num_workers=2, worker_index=2)
     with pytest.raises(InputError, match="no files"):
         score(model, str(tmp_path / "nothing"), str(tmp_path / "p"))

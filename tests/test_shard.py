@@ -12,11 +12,12 @@ import pytest
 from PIL import Image
 
 from glasses import storage
-from glasses.dataset import make_dataset
+from glasses.data.dataset import make_dataset
+from glasses.data.images import ImageRejected, decode_and_resize
+from glasses.data.manifest import ManifestRow, read_manifest
+from glasses.data.shard import plan_shards, shard
+from glasses.data.shard_format import read_metadata
 from glasses.errors import InputError
-from glasses.images import ImageRejected, decode_and_resize
-from glasses.ingest import ManifestRow, read_manifest
-from glasses.shard import plan_shards, read_metadata, shard
 
 RES = 32
 
@@ -179,9 +180,9 @@ def test_rerun_after_a_crash_finishes_with_identical_files(
 
 
 def test_bad_arguments(small_manifest: Path, tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="--resolution"):
+    with pytest.raises(InputError, match=r"resolution must be in \[8, 1024\], got 4"):
         shard(str(small_manifest), str(tmp_path), resolution=4)
-    with pytest.raises(InputError, match="--worker-index"):
+    with pytest.raises(InputError, match="worker_index must be in"):
         shard(str(small_manifest), str(tmp_path), num_workers=2, worker_index=2)
     with pytest.raises(InputError, match=r"metadata\.json not found"):
         read_metadata(str(tmp_path))
@@ -210,7 +211,7 @@ def test_reader_shapes_dtypes_and_counts(small_manifest: Path, tmp_path: Path) -
 def test_gcs_in_and_out(
     small_dataset: Path, small_manifest: Path, gcs_root: str, tmp_path: Path
 ) -> None:
-    from glasses.ingest import ingest
+    from glasses.data.ingest import ingest
 
     raw = storage.join(gcs_root, "raw")
     for path in small_dataset.rglob("face-*.png"):

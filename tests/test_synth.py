@@ -12,8 +12,12 @@ import pytest
 from PIL import Image
 
 from glasses import storage, synth
-from glasses.errors import InputError
-from glasses.ingest import ingest
+from glasses.data.ingest import ingest
+from glasses.errors import InputError, SettingError
+from glasses.synth.dataset import assign_labels
+from glasses.synth.drawing import encode_png
+from glasses.synth.faces import STYLES, TUNING_STYLES, render_face
+from glasses.synth.truth import face_truth
 
 NESTED = Path("faces-spring-2020/faces-spring-2020")
 
@@ -58,7 +62,7 @@ def test_ground_truth_records_true_labels_and_planted_flips(small_dataset: Path)
 
 
 def test_class_balance_is_the_real_datas() -> None:
-    labels = synth.assign_labels(seed=1, count=5000)
+    labels = assign_labels(seed=1, count=5000)
     assert labels.sum() == round(5000 * 0.635)
 
 
@@ -66,7 +70,7 @@ def test_faces_are_rgb_png_of_the_requested_size_and_all_different(small_dataset
     arrays = []
     for i in (1, 2, 3, 50):
         with Image.open(small_dataset / NESTED / f"face-{i}.png") as im:
-            assert (im.format, im.mode, im.size) == ("PNG", "RGB", (128, 128))
+            assert (im.format, im.mode, im.size) == ("PNG", "RGB", (64, 64))
             arrays.append(np.asarray(im, dtype=np.float32))
     for a in range(len(arrays)):
         for b in range(a + 1, len(arrays)):
@@ -76,8 +80,8 @@ def test_faces_are_rgb_png_of_the_requested_size_and_all_different(small_dataset
 @pytest.mark.parametrize(("seed", "face"), [(4, 17), (0, 1), (1, 5)])
 def test_glasses_are_drawn_over_the_eyes_and_nowhere_else(seed: int, face: int) -> None:
     """The same person with and without glasses differs only in a band across the eyes."""
-    with_glasses = synth.render_face(seed, synth.face_truth(seed, face, 1), 256)
-    without = synth.render_face(seed, synth.face_truth(seed, face, 0), 256)
+    with_glasses = render_face(seed, face_truth(seed, face, 1), 256)
+    without = render_face(seed, face_truth(seed, face, 0), 256)
     diff = np.abs(np.asarray(with_glasses, np.float32) - np.asarray(without, np.float32)).mean(-1)
     rows, cols = np.nonzero(diff > 8)
     assert len(rows) > 300  # even a hair-thin rimless pair changes hundreds of pixels at 256 px
@@ -104,29 +108,26 @@ def test_same_seed_same_bytes_whatever_the_worker_count(tmp_path: Path) -> None:
 
 def test_full_size_pngs_weigh_like_photographs() -> None:
     """1024 px faces must cost what the real ~1.2 MB PNGs cost to decode."""
-    sizes = [
-        len(synth.encode_png(synth.render_face(0, synth.face_truth(0, i, i % 2), 1024)))
-        for i in (1, 2)
-    ]
+    sizes = [len(encode_png(render_face(0, face_truth(0, i, i % 2), 1024))) for i in (1, 2)]
     assert all(0.8e6 < s < 2.5e6 for s in sizes), sizes
-    with Image.open(
-        io.BytesIO(synth.encode_png(synth.render_face(0, synth.face_truth(0, 1, 1), 1024)))
-    ) as im:
+    with Image.open(io.BytesIO(encode_png(render_face(0, face_truth(0, 1, 1), 1024)))) as im:
         assert im.size == (1024, 1024)
 
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"count": 0}, "--count"),
-        ({"size": 8}, "--size"),
-        ({"unlabelled_fraction": 1.0}, "--unlabelled-fraction"),
-        ({"label_noise": 1.5}, "--label-noise"),
+        ({"count": 0}, r"count must be at least 1, got 0"),
+        ({"size": 8}, r"size must be at least 16, got 8"),
+        ({"unlabelled_fraction": 1.0}, r"unlabelled_fraction must be in \[0, 1\), got 1\.0"),
+        ({"label_noise": 1.5}, r"label_noise must be in \[0, 1\], got 1\.5"),
     ],
 )
 def test_bad_arguments_are_named(tmp_path: Path, kwargs: dict, message: str) -> None:
-    with pytest.raises(InputError, match=message):
+    """In the setting's own name: each front end says it in its words (--count)."""
+    with pytest.raises(SettingError, match=message) as caught:
         synth.synth(str(tmp_path), **kwargs)
+    assert caught.value.settings == tuple(kwargs)
 
 
 def test_synth_straight_to_gcs_with_workers_then_ingest(gcs_root: str) -> None:
@@ -142,13 +143,13 @@ def test_synth_straight_to_gcs_with_workers_then_ingest(gcs_root: str) -> None:
 
 @pytest.mark.parametrize("style", ["portrait", "sketch"])
 def test_each_style_is_deterministic_and_clearly_another_hand(tmp_path: Path, style: str) -> None:
-    truth = synth.face_truth(4, 7, 1)
-    first = np.asarray(synth.render_face(4, truth, 128, style), dtype=np.int16)
-    again = np.asarray(synth.render_face(4, truth, 128, style), dtype=np.int16)
+    truth = face_truth(4, 7, 1)
+    first = np.asarray(render_face(4, truth, 128, style), dtype=np.int16)
+    again = np.asarray(render_face(4, truth, 128, style), dtype=np.int16)
     assert np.array_equal(first, again)
-    for other in synth.STYLES:
+    for other in STYLES:
         if other != style:  # not the same picture with a filter on top
-            drawn = np.asarray(synth.render_face(4, truth, 128, other), dtype=np.int16)
+            drawn = np.asarray(render_face(4, truth, 128, other), dtype=np.int16)
             assert np.abs(first - drawn).mean() > 30, other
     # the same people and labels in either style: only the pictures differ
     for name in ("classic", style):
@@ -157,9 +158,9 @@ def test_each_style_is_deterministic_and_clearly_another_hand(tmp_path: Path, st
         assert (tmp_path / "classic" / table).read_bytes() == (
             tmp_path / style / table
         ).read_bytes()
-    assert set(synth.TUNING_STYLES) < set(synth.STYLES)  # one is held out from tuning
+    assert set(TUNING_STYLES) < set(STYLES)  # one is held out from tuning
 
 
 def test_an_unknown_style_is_named(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="--style must be one of classic, portrait, sketch"):
+    with pytest.raises(InputError, match="style must be one of classic, portrait, sketch"):
         synth.synth(str(tmp_path / "x"), count=2, style="watercolour")

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from glasses import storage
-from glasses.dataset import make_dataset
+from glasses.data.dataset import make_dataset
+from glasses.data.shard_format import read_metadata
 from glasses.errors import InputError
-from glasses.model import HParams
-from glasses.shard import read_metadata
-from glasses.train import train
+from glasses.model.hparams import HParams
+from glasses.model.train import train
 
 SMALL = HParams(
     conv_blocks=2, filters=16, dense_units=32, dropout=0.3, batch_size=16, augment=False
@@ -37,6 +37,7 @@ def trained(trained_model: Path) -> tuple[Path, dict]:
     return trained_model, json.loads((trained_model / "history.json").read_text())
 
 
+@pytest.mark.slow
 def test_a_short_run_learns_something_real(
     train_shards: Path, trained: tuple[Path, object]
 ) -> None:
@@ -49,6 +50,7 @@ def test_a_short_run_learns_something_real(
     assert accuracy(model, train_shards, "test") > majority + 0.15
 
 
+@pytest.mark.slow
 def test_every_output_is_written(train_shards: Path, trained: tuple[Path, dict]) -> None:
     import tensorflow as tf
 
@@ -74,6 +76,7 @@ class Interrupt(Exception):
     pass
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_resumes_where_it_stopped(train_shards: Path, tmp_path: Path) -> None:
     import keras
 
@@ -103,6 +106,7 @@ def test_an_interrupted_run_resumes_where_it_stopped(train_shards: Path, tmp_pat
     assert not (out / "backup").exists()  # a finished run leaves no checkpoint to resume
 
 
+@pytest.mark.slow
 def test_train_on_gcs(train_shards: Path, gcs_root: str) -> None:
     data = storage.join(gcs_root, "shards")
     storage.copy_tree(str(train_shards), data)
@@ -115,15 +119,18 @@ def test_train_on_gcs(train_shards: Path, gcs_root: str) -> None:
     assert not any(n.startswith("backup/") for n in names)
 
 
-def test_bad_arguments(train_shards: Path, tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="--monitor"):
-        train(str(train_shards), str(tmp_path), monitor="accuracy")
-    with pytest.raises(InputError, match="--epochs"):
-        train(str(train_shards), str(tmp_path), epochs=0)
+def test_bad_arguments(tmp_path: Path) -> None:
+    """Checked before any data is read."""
+    shards = str(tmp_path / "shards")
+    with pytest.raises(InputError, match="monitor must be one of val_loss, val_accuracy"):
+        train(shards, str(tmp_path), monitor="accuracy")
+    with pytest.raises(InputError, match="epochs must be at least 1, got 0"):
+        train(shards, str(tmp_path), epochs=0)
     with pytest.raises(InputError, match=r"metadata\.json not found"):
         train(str(tmp_path), str(tmp_path / "m"))
 
 
+@pytest.mark.slow
 def test_the_kept_model_is_the_mean_of_the_last_epochs_weights(
     train_shards: Path, tmp_path: Path
 ) -> None:
@@ -169,6 +176,7 @@ print(json.dumps({"keras": from_keras.tolist(), "export": from_export.tolist(),
 """
 
 
+@pytest.mark.slow
 def test_saved_models_load_where_glasses_is_not_imported(
     trained: tuple[Path, dict], tmp_path: Path
 ) -> None:
@@ -188,7 +196,7 @@ def test_saved_models_load_where_glasses_is_not_imported(
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert loaded["imported"] == [] and loaded["loss"] == "binary_crossentropy"
     np.testing.assert_allclose(loaded["keras"], loaded["export"], atol=1e-6)
-    from glasses.predict import Predictor
+    from glasses.model.predict import Predictor
 
     images = np.stack(
         [np.full((64, 64, 3), v, np.uint8) for v in (0, 90, 255)]
@@ -201,8 +209,8 @@ def test_saved_models_load_where_glasses_is_not_imported(
 def test_models_saved_with_the_training_loss_still_score(tmp_path: Path) -> None:
     """Models from before the plain-loss save name glasses' loss in model.keras; evaluate and
     score load with compile=False, so they keep working."""
-    from glasses.model import build_model
-    from glasses.predict import Predictor
+    from glasses.model.network import build_model
+    from glasses.model.predict import Predictor
 
     model = build_model(dataclasses_replace(SMALL, drop_noisy=0.2), 64)
     (tmp_path / "old").mkdir()
@@ -229,6 +237,7 @@ def zip_text(path: Path) -> str:
         return archive.read("config.json").decode()
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_the_same_model(train_shards: Path, tmp_path: Path) -> None:
     """Same seed, data and machine: the same weights, random flips and small-loss trimming
     included (KFP's cache and the audit's resumed folds rely on it); another seed differs."""
@@ -250,7 +259,7 @@ def _stop_on(
 ) -> Any:
     import keras
 
-    from glasses.train import _early_stopping
+    from glasses.model.train import _early_stopping
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     stop = _early_stopping(

@@ -1,5 +1,7 @@
-"""What the steps hand each other: every file name, the manifest row, the splits and the shard
-metadata, in one place that producers and consumers (and the KFP components) import.
+"""What each step's output folder holds: every file name, in one place that producers and
+consumers (and the KFP components) import. What the files contain is the business of the
+module that writes them: the manifest (glasses.data.manifest), the shards
+(glasses.data.shard_format), a model folder (glasses.model.train), and so on.
 
 Each step's output is a folder (a local path or a ``gs://`` prefix):
 
@@ -17,11 +19,6 @@ Each step's output is a folder (a local path or a ``gs://`` prefix):
     (fan-out) OUT/_parts/ (glasses.parts)
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import TypedDict
-
 # ---- the dataset as Kaggle ships it (and glasses synth writes it) ----------------------------
 LABELLED_CSV = "train.csv"
 UNLABELLED_CSV = "test.csv"
@@ -29,52 +26,11 @@ GROUND_TRUTH = "ground_truth.csv"  # synth only: the true labels behind the give
 
 # ---- ingest ---------------------------------------------------------------------------------
 MANIFEST = "manifest.csv"
-MANIFEST_COLUMNS = ("id", "uri", "label", "split", "label_source")
-# manifests written before label corrections existed have no label_source column (all "given")
-MANIFEST_COLUMNS_V1 = MANIFEST_COLUMNS[:4]
 INGEST_REPORT = "ingest_report.json"
-SPLITS = ("train", "val", "test", "unlabelled")
-
-
-@dataclass(frozen=True)
-class ManifestRow:
-    id: int
-    uri: str
-    label: int | None  # None in the unlabelled split
-    split: str
-    # given (as the source's CSV says), corrected (by --label-corrections), or dropped (by
-    # them: the row stays in the manifest, shard leaves it out)
-    label_source: str = "given"
-
 
 # ---- shard ----------------------------------------------------------------------------------
 SHARD_METADATA = "metadata.json"
 SHARD_REPORT = "shard_report.json"
-UNLABELLED = -1  # the label feature of an unlabelled record
-
-
-class SplitInfo(TypedDict):
-    records: int
-    class_counts: dict[str, int]
-    shards: list[str]
-
-
-class ShardMetadata(TypedDict):
-    """``SHARDS/metadata.json``: what every reader of shards needs."""
-
-    format_version: int
-    manifest: str
-    resolution: int
-    image_shape: list[int]
-    image_encoding: str
-    image_dtype: str
-    features: dict[str, str]
-    compression: str
-    shard_size: int
-    splits: dict[str, SplitInfo]
-    records: int
-    total_bytes: int
-
 
 # ---- tune and train -------------------------------------------------------------------------
 BEST_HPARAMS = "best_hparams.json"
@@ -104,3 +60,4 @@ AUDIT_PAGE = "review.html"
 LABEL_STUDIO_TASKS = "label_studio_tasks.json"
 LABEL_STUDIO_CONFIG = "label_studio_config.xml"
 CORRECTIONS = "corrections.csv"
+NO_AUDIT = "no_audit.json"  # in an audit folder that holds no audit (the pipeline's audit: off)

@@ -7,7 +7,12 @@ sidecar therefore proves its part is complete, and a rerun skips every part whos
 matches and whose data files are all still there. Every worker also writes the plan,
 ``_parts/plan.json``: every part's name and digest and what the step needs to finish. Whoever
 finds every part of the plan done finishes the step, and so can a gathering step that knows
-nothing but the output folder (``finish``), without the inputs, the model or the settings.
+nothing but the output folder, without the inputs, the model or the settings.
+
+Every step that fans out has one ``finish(output, ...)`` with one contract: it writes the
+step's outputs from the parts and returns what it wrote once every part of the plan is done,
+and returns None while parts are still to come (a worker reports it and stops; a gathering
+step, which runs after every worker, treats it as an error: ``parts.gathered``).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from glasses import storage
-from glasses.errors import InputError
+from glasses.errors import InputError, SettingError
 
 PARTS_DIR = "_parts"
 PLAN_NAME = "plan.json"
@@ -29,9 +34,18 @@ T = TypeVar("T")
 
 def check_worker(num_workers: int, worker_index: int) -> None:
     if num_workers < 1 or not 0 <= worker_index < num_workers:
-        raise InputError(
-            f"--worker-index must be in [0, --num-workers), got {worker_index} of {num_workers}"
+        raise SettingError(
+            f"worker_index must be in [0, num_workers), got {worker_index} of {num_workers}",
+            "worker_index",
+            "num_workers",
         )
+
+
+def gathered(result: T | None, output: str, step: str) -> T:
+    """A gathering step's ``finish`` result, which after every worker must be there."""
+    if result is None:
+        raise InputError(f"{output}: a {step} worker's output is missing or incomplete")
+    return result
 
 
 def count(items: int, size: int) -> int:

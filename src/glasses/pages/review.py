@@ -1,0 +1,103 @@
+"""The review page: faces a person should look at, each large enough to judge (thin frames
+stay visible), with what the model makes of it and what it suggests."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from glasses import storage
+from glasses.data.images import ImageRejected, load_image
+from glasses.data.review import ReviewItem, verdict_of
+from glasses.pages.html import head
+
+log = logging.getLogger(__name__)
+
+THUMBNAIL = 192  # px: thin frames stay visible
+
+
+def thumbnail(uri: str) -> str:
+    """A JPEG data URI of the original image, or "" (with the reason logged)."""
+    from PIL import Image
+
+    if not uri:
+        return ""
+    try:
+        pixels = load_image(uri, THUMBNAIL)
+    except (ImageRejected, OSError, storage.StorageError) as err:
+        log.warning("no thumbnail for %s: %s", uri, err)
+        return ""
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, "JPEG", quality=88)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def render(flagged: Sequence[ReviewItem], report: Mapping[str, Any]) -> str:
+    """The audit's flagged faces, worst first, each large enough to judge, with what the audit
+    thinks (``report``: the audit's report)."""
+    noise = report["estimated_noise_rate"]
+    per_round = report["flagged_per_round"]
+    rounds = (
+        f"; {len(per_round)} rounds, each round's models trained without the faces the round "
+        f"before flagged; flagged: {', then '.join(str(n) for n in per_round)}"
+        if len(per_round) > 1
+        else ""
+    )
+    cards = []
+    for rank, f in enumerate(flagged, 1):
+        src = thumbnail(f.uri)
+        picture = (
+            f'<img src="{src}" alt="face {f.face_id}" width="{THUMBNAIL}" height="{THUMBNAIL}">'
+            if src
+            else f'<div class="gone">image unavailable<br>{html.escape(f.uri or "no uri")}</div>'
+        )
+        cards.append(
+            f'<figure class="face" id="face-{f.face_id}">{picture}<figcaption>'
+            f"<b>#{rank} face {f.face_id}</b> ({html.escape(f.split)})<br>"
+            f'given: <span class="given">{verdict_of(f.given_label)}</span><br>'
+            f"p(glasses) {f.p_glasses:.3f}<br>"
+            f'suggested: <span class="suggested">{verdict_of(f.suggested_label)}</span><br>'
+            f"label quality {f.label_quality:.3f}</figcaption></figure>"
+        )
+    split_rows = "".join(
+        f"<tr><th>{split}</th><td>{sum(report['counts'][split].values())}</td>"
+        f"<td>{sum(report['flagged_counts'][split].values())}</td></tr>"
+        for split in ("train", "val", "test")
+    )
+    missing = (
+        f'<p class="warn">{html.escape(report["images_missing"])}</p>'
+        if report["images_missing"]
+        else ""
+    )
+    return f"""{head("glasses: label audit")}
+<style>
+.faces {{ display: flex; flex-wrap: wrap; gap: 12px; }}
+.face {{ margin: 0; width: {THUMBNAIL}px; font-size: 13px; }}
+.face img {{ display: block; border-radius: 4px; }}
+.given {{ color: #c62828; }} .suggested {{ color: #2e7d32; font-weight: bold; }}
+.gone {{ width: {THUMBNAIL}px; height: {THUMBNAIL}px; background: #eee; color: #777;
+         display: flex; align-items: center; justify-content: center; text-align: center;
+         font-size: 11px; overflow-wrap: anywhere; }}
+.warn {{ color: #c62828; }}
+</style>
+<h1>Label audit: {report["flagged"]} of {report["faces"]} labels look wrong</h1>
+<p id="summary">Each face's probability comes from a model that never saw it
+({report["settings"]["folds"]} folds{rounds}). cleanlab
+(<code>{html.escape(report["filter_by"])}</code>) flagged
+{report["flagged_share"]:.1%} of the labelled faces. Estimated share of wrong labels:
+{noise["0"]:.1%} of faces labelled "no glasses", {noise["1"]:.1%} of faces labelled "glasses".
+Faces are shown worst first. To fix them, import <code>label_studio_tasks.json</code> into Label
+Studio (labelling config: <code>label_studio_config.xml</code>), or edit
+<code>corrections.csv</code>, and pass the result to <code>glasses ingest
+--label-corrections</code>.</p>
+{missing}
+<table><tr><th>split</th><th>labelled faces</th><th>flagged</th></tr>{split_rows}</table>
+<section id="flagged"><h2>Flagged faces</h2><div class="faces">
+{chr(10).join(cards) or "<p>No face was flagged.</p>"}
+</div></section>
+</body></html>
+"""
