@@ -95,17 +95,35 @@ def noisy_shards(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[i
     return root / "shards", truth
 
 
+@pytest.fixture(scope="session")
+def instance_noisy_shards(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[int, int]]:
+    """The same 1000 faces with 15 % of the labels flipped where the faces are hard
+    (``synth --noise-model instance``), and the true labels."""
+    from glasses.data.ingest import ingest
+    from glasses.data.shard import shard
+
+    root = tmp_path_factory.mktemp("instance-data")
+    synth.synth(str(root / "raw"), count=1000, size=128, unlabelled_fraction=0.05,
+                label_noise=0.15, seed=11, workers=2, noise_model="instance")  # fmt: skip
+    ingest(str(root / "raw"), str(root / "ingested"))
+    shard(str(root / "ingested" / "manifest.csv"), str(root / "shards"), resolution=64, workers=2)
+    with (root / "raw" / "ground_truth.csv").open() as f:
+        truth = {int(r["id"]): int(r["true_label"]) for r in csv.DictReader(f)}
+    return root / "shards", truth
+
+
 # fixtures that train a model, run the DAG, or make data only those tests use: a test that
 # asks for one is slow and must say so where it stands (@pytest.mark.slow)
 SLOW_FIXTURES = {"trained_model", "train_shards", "first_run", "audited", "noisy_shards",
-                 "audit_runs", "evaluated", "trained"}  # fmt: skip
+                 "instance_noisy_shards", "audit_runs", "evaluated", "trained"}  # fmt: skip
 # with pytest-xdist (the tests run on every core), the tests that share an expensive session
 # fixture run in one worker, so that each fixture is made once; so do the quick tests that
 # import TensorFlow (5 s a process), away from those that compile the DAG (see FIRST)
 # (the first fixture of this list that a test asks for names its group; the audit, the longest,
 # has a worker of its own)
 GROUPS = {"audited": "audited", "audit_runs": "dag", "first_run": "dag", "noisy_shards": "noisy",
-          "trained_model": "trained", "train_shards": "trained"}  # fmt: skip
+          "instance_noisy_shards": "instance", "trained_model": "trained",
+          "train_shards": "trained"}  # fmt: skip
 TENSORFLOW_MODULES = {"test_model", "test_noisy_labels", "test_train", "test_shard",
                       "test_audit", "test_tune"}  # fmt: skip
 # KFP calls inspect.stack() for every resource it sets on a task, which costs several times

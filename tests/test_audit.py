@@ -14,6 +14,7 @@ import pytest
 
 from glasses import cli
 from glasses.audit.audit import audit, finish
+from glasses.audit.flags import AuditedFace, review_reason
 from glasses.audit.folds import Settings, fold_of
 from glasses.errors import InputError
 from glasses.model.hparams import HParams
@@ -100,28 +101,54 @@ def test_audit_finds_planted_flips_and_every_face_has_one_row(
     assert {r["label"] for r in corrections} == {"drop"}
 
 
+def test_review_reasons_say_why_a_face_needs_a_look() -> None:
+    def face(p: float, given: int, flagged: bool = False) -> AuditedFace:
+        return AuditedFace(1, "", "train", given, p, 0.5, flagged, int(p >= 0.5))
+
+    assert review_reason(face(0.93, 0, flagged=True)) == (
+        'labelled "No glasses"; the fold models say "Glasses" (p(glasses) 0.93)')  # fmt: skip
+    assert "cannot tell (p(glasses) 0.45, uncertain band 0.40-0.60); kept as \"Glasses\"" in (
+        review_reason(face(0.45, 1)) or "")  # fmt: skip
+    assert "lean to \"Glasses\" (p(glasses) 0.70), too weakly to flag" in (
+        review_reason(face(0.7, 0)) or "")  # fmt: skip
+    assert review_reason(face(0.7, 1)) is None and review_reason(face(0.1, 0)) is None
+
+
+def in_review_queue(row: dict[str, str]) -> bool:
+    p, given = float(row["p_glasses"]), int(row["given_label"])
+    return row["flagged"] == "1" or 0.4 <= p <= 0.6 or int(p >= 0.5) != given
+
+
 @pytest.mark.slow
 def test_review_page_and_label_studio_tasks(audited: Path) -> None:
     rows = rows_of(audited)
+    queue = [r for r in rows if in_review_queue(r)]  # worst label first, as label_issues.csv
     flagged = [r for r in rows if r["flagged"] == "1"]
+    report = json.loads((audited / "audit_report.json").read_text())
+    assert report["undecided"] == len(queue) - len(flagged) > 0
     page = (audited / "review.html").read_text()
-    for r in flagged:
+    for r in queue:
         assert f'id="face-{r["id"]}"' in page
-    assert page.count("data:image/jpeg;base64,") == len(flagged)  # thumbnails of the originals
+    assert page.count("data:image/jpeg;base64,") == len(queue)  # thumbnails of the originals
+    assert page.index(f'id="face-{queue[0]["id"]}"') < page.index(f'id="face-{queue[-1]["id"]}"')
     assert "http://" not in page and "https://" not in page  # self-contained
-    first, last = json.loads((audited / "audit_report.json").read_text())["flagged_per_round"]
+    first, last = report["flagged_per_round"]
     assert "2 rounds, each round's models trained without" in page
     assert f"flagged: {first}, then {last}" in page
+    assert f"{report['undecided']} undecided" in page and "too weakly to flag" in page
     tasks = json.loads((audited / "label_studio_tasks.json").read_text())
-    assert [t["data"]["face_id"] for t in tasks] == [int(r["id"]) for r in flagged]
-    for task, row in zip(tasks, flagged, strict=True):
+    assert [t["data"]["face_id"] for t in tasks] == [int(r["id"]) for r in queue]
+    for task, row in zip(tasks, queue, strict=True):
         assert task["data"]["image"] == row["uri"] and Path(row["uri"]).exists()
+        assert task["data"]["reason"]
         prediction = task["predictions"][0]
         result = prediction["result"][0]
         assert (result["from_name"], result["to_name"], result["type"]) == (
             "verdict", "image", "choices")  # fmt: skip
-        suggested = "Glasses" if row["suggested_label"] == "1" else "No glasses"
-        assert result["value"]["choices"] == [suggested]
+        lean = "Glasses" if float(row["p_glasses"]) >= 0.5 else "No glasses"
+        assert result["value"]["choices"] == [lean]
+        if row["flagged"] == "1":
+            assert lean == ("Glasses" if row["suggested_label"] == "1" else "No glasses")
         assert 0.5 <= prediction["score"] <= 1.0
     config = (audited / "label_studio_config.xml").read_text()
     assert '<Choices name="verdict" toName="image"' in config and "$image" in config

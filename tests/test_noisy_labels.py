@@ -193,21 +193,19 @@ def test_bad_noise_settings(bad: dict[str, float]) -> None:
         HParams(**bad)
 
 
-@pytest.mark.slow
-def test_the_default_beats_the_plain_loss_on_planted_flips(
-    noisy_shards: tuple[Path, dict[int, int]], tmp_path: Path
-) -> None:
+def default_and_plain(
+    shards: Path, truth: dict[int, int], tmp_path: Path
+) -> dict[str, tuple[float, float]]:
     """The default handling of wrong labels (small-loss trimming, label smoothing, flips and
-    balanced classes) against the paper's plain cross-entropy, same model, seed and data (15 %
-    of the labels flipped), measured against the true labels: on the training faces (how many
-    wrong labels each memorised) and on the faces neither trained on."""
+    balanced classes) and the paper's plain cross-entropy, same model, seed and data, each
+    measured against the true labels on the training faces (how many wrong labels it
+    memorised) and on the faces neither trained on (val and test)."""
     import dataclasses
 
     from quality import test_split_vs_true
 
     from glasses.model.train import train
 
-    shards, truth = noisy_shards
     default = HParams()
     plain = dataclasses.replace(
         default, drop_noisy=0.0, label_smoothing=0.0, flip=False, balance_classes=False
@@ -222,10 +220,32 @@ def test_the_default_beats_the_plain_loss_on_planted_flips(
             test_split_vs_true(str(shards), str(out), truth, ("train",)),
             test_split_vs_true(str(shards), str(out), truth, ("val", "test")),
         )
+    return scores
+
+
+@pytest.mark.slow
+def test_the_default_beats_the_plain_loss_on_planted_flips(
+    noisy_shards: tuple[Path, dict[int, int]], tmp_path: Path
+) -> None:
+    """15 % of the labels flipped by coin toss."""
+    scores = default_and_plain(*noisy_shards, tmp_path)
     (default_train, default_held_out), (plain_train, plain_held_out) = scores.values()
     # measured here: 0.935 vs 0.883 on the training faces, 0.905 vs 0.846 held out (201 faces)
     assert default_train > plain_train + 0.02, scores  # memorised fewer wrong labels
     assert default_held_out > plain_held_out + 0.02, scores  # and generalises better
+
+
+@pytest.mark.slow
+def test_the_default_beats_the_plain_loss_on_flips_where_faces_are_hard(
+    instance_noisy_shards: tuple[Path, dict[int, int]], tmp_path: Path
+) -> None:
+    """15 % of the labels flipped where the faces are hard (synth --noise-model instance): the
+    noise the real data has, where a flipped face sits near the boundary."""
+    scores = default_and_plain(*instance_noisy_shards, tmp_path)
+    (default_train, default_held_out), (plain_train, plain_held_out) = scores.values()
+    # measured here: 0.935 vs 0.868 on the training faces, 0.935 vs 0.861 held out (201 faces)
+    assert default_train > plain_train + 0.02, scores
+    assert default_held_out > plain_held_out + 0.02, scores
 
 
 def test_the_served_model_undoes_the_smoothing() -> None:

@@ -128,9 +128,11 @@ def test_audit_report_mode_publishes_the_review_and_reports_unflagged_accuracy(
     assert run.audit is not None
     assert (run.audit.parent / "review").read_text().startswith("<!doctype html>")
     tasks = json.loads((run.audit.parent / "review_tasks").read_text())
-    assert len(tasks) == len(flagged_ids(run.audit))
-    # both rounds' folds ran, each round fanned out over the two workers
     report = json.loads((run.audit / "audit_report.json").read_text())
+    # the review queue: every flagged face and every one the audit could not decide
+    assert len(tasks) == len(flagged_ids(run.audit)) + report["undecided"]
+    assert flagged_ids(run.audit) <= {str(t["data"]["face_id"]) for t in tasks}
+    # both rounds' folds ran, each round fanned out over the two workers
     assert [(f["round"], f["fold"]) for f in report["folds"]] == [(1, 0), (1, 1), (2, 0), (2, 1)]
     assert len(list(run.run_dir.glob("for-loop-*/audit-*"))) == 4  # 2 rounds x 2 workers
     assert len(list(run.run_dir.glob("gather-audit-round*"))) == 1  # round 1 for round 2

@@ -151,13 +151,20 @@ def test_each_style_is_deterministic_and_clearly_another_hand(tmp_path: Path, st
         if other != style:  # not the same picture with a filter on top
             drawn = np.asarray(render_face(4, truth, 128, other), dtype=np.int16)
             assert np.abs(first - drawn).mean() > 30, other
-    # the same people and labels in either style: only the pictures differ
+    # the same people and labels in either style: only the pictures differ, and so how hard
+    # each face is to read (ground_truth.csv's last column)
     for name in ("classic", style):
         synth.synth(str(tmp_path / name), count=20, size=32, seed=2, workers=1, style=name)
-    for table in ("train.csv", "test.csv", "ground_truth.csv"):
+    for table in ("train.csv", "test.csv"):
         assert (tmp_path / "classic" / table).read_bytes() == (
             tmp_path / style / table
         ).read_bytes()
+    classic, other = (
+        [line.rsplit(",", 1) for line in (tmp_path / name / "ground_truth.csv").read_text().split()]
+        for name in ("classic", style)
+    )
+    assert [c[0] for c in classic] == [o[0] for o in other] and classic[0][1] == "hardness"
+    assert [c[1] for c in classic] != [o[1] for o in other]
     assert set(TUNING_STYLES) < set(STYLES)  # one is held out from tuning
 
 

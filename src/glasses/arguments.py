@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from glasses import defaults
 from glasses.errors import OneOf
 from glasses.model.hparams import HParams
 
@@ -47,6 +48,11 @@ HELP: dict[str, str] = {
     "unlabelled_fraction": "share of faces, the last ids, listed in test.csv without label",
     "label_noise": "share of labelled rows whose label is flipped (the real data: ~0.115)",
     "style": "drawing style: the same people and labels in a different hand",
+    "noise_model": "which labels are flipped: uniform, a coin toss per label; instance, mostly "
+    "the hard faces' (faint frames, frame-like eye regions), as in the real data",
+    "noise_asymmetry": "share of the flips that are 'glasses' on a face without glasses "
+    f"(the real data: about {defaults.REAL_NOISE_ASYMMETRY}; unless given, wherever the faces "
+    "are hard, or a plain coin toss)",
     # ingest
     "source": "folder or gs:// prefix in the Kaggle layout",
     "val_fraction": "share of labelled rows for validation",

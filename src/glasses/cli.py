@@ -120,7 +120,8 @@ def _said_audit(report: Any, args: argparse.Namespace) -> str:
     noise = report["estimated_noise_rate"]
     return (
         f"{report['flagged']} of {report['faces']} labelled faces flagged "
-        f"({report['flagged_share']:.1%}); estimated wrong labels: {noise['0']:.1%} of "
+        f"({report['flagged_share']:.1%}), {report['undecided']} undecided (kept, in the review "
+        f"queue); estimated wrong labels: {noise['0']:.1%} of "
         f"'no glasses', {noise['1']:.1%} of 'glasses'; review page: "
         f"{storage.join(args.output, 'review.html')}"
     )

@@ -83,8 +83,11 @@ def show_audit(
 ) -> None:
     """The flagged counts and noise estimates as Metrics, the review page as HTML, the Label
     Studio tasks as a Dataset to import."""
-    audit.metadata.update({"faces": report["faces"], "flagged": report["flagged"]})
+    audit.metadata.update(
+        {"faces": report["faces"], "flagged": report["flagged"], "undecided": report["undecided"]}
+    )
     audit_metrics.log_metric("flagged", float(report["flagged"]))
+    audit_metrics.log_metric("undecided", float(report["undecided"]))
     audit_metrics.log_metric("flagged_share", round(float(report["flagged_share"]), 6))
     for label, rate in report["estimated_noise_rate"].items():
         audit_metrics.log_metric(f"estimated_noise_rate_{label}", round(float(rate), 6))

@@ -1,6 +1,7 @@
 """What the audit hands on: label_issues.csv (every labelled face, worst label first),
-corrections.csv (what ingest reads), the flagged faces for a person (the review page and
-Label Studio tasks, with the labelling config), and audit_report.json."""
+corrections.csv (what ingest reads), the review queue for a person (the flagged and the
+undecided faces: the review page and Label Studio tasks, with the labelling config), and
+audit_report.json."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from glasses.artifacts import (
     LABEL_STUDIO_CONFIG,
     LABEL_STUDIO_TASKS,
 )
-from glasses.audit.flags import AuditedFace, Verdict
+from glasses.audit.flags import AuditedFace, Verdict, review_reason
 from glasses.data.manifest import LABELLED_SPLITS
 from glasses.data.review import DROP, LABEL_CONFIG, ReviewItem, label_studio_task
 from glasses.pages import review
@@ -53,6 +54,8 @@ def report(
     return {
         "faces": len(faces),
         "flagged": len(flagged),
+        # kept with their given labels, in the review queue beside the flagged ones
+        "undecided": sum(1 for f in faces if not f.flagged and review_reason(f) is not None),
         "flagged_share": len(flagged) / len(faces),
         "counts": counts(faces),
         "flagged_counts": counts(flagged),
@@ -68,9 +71,18 @@ def report(
     }
 
 
-def review_item(face: AuditedFace) -> ReviewItem:
-    return ReviewItem(face.id, face.uri, face.p_glasses, face.suggested_label, face.given_label,
-                      face.split, face.label_quality)  # fmt: skip
+def review_queue(faces: list[AuditedFace]) -> list[ReviewItem]:
+    """The faces a person should look at, in the order to look at them: the worst-fitting
+    label first (cleanlab's label quality, the ranking whose top holds the most wrong labels),
+    flagged or undecided, each with its reason and the fold models' lean as the suggestion."""
+    queue = []
+    for face in faces:  # worst label first
+        reason = review_reason(face)
+        if reason is not None:
+            lean = int(face.p_glasses >= 0.5)
+            queue.append(ReviewItem(face.id, face.uri, face.p_glasses, lean, face.given_label,
+                                    face.split, face.label_quality, reason))  # fmt: skip
+    return queue
 
 
 def write(output: str, faces: list[AuditedFace], summary: dict[str, Any], apply: str) -> None:
@@ -90,7 +102,7 @@ def write(output: str, faces: list[AuditedFace], summary: dict[str, Any], apply:
         writer.writerow([f.id, DROP if apply == "drop" else f.suggested_label])
     storage.write_text(storage.join(output, CORRECTIONS), buf.getvalue())
 
-    items = [review_item(f) for f in flagged]
+    items = review_queue(faces)
     storage.write_text(
         storage.join(output, LABEL_STUDIO_TASKS),
         json.dumps([label_studio_task(i, MODEL_VERSION) for i in items], indent=1) + "\n",
@@ -99,9 +111,10 @@ def write(output: str, faces: list[AuditedFace], summary: dict[str, Any], apply:
     storage.write_text(storage.join(output, AUDIT_REPORT), json.dumps(summary, indent=1) + "\n")
     storage.write_text(storage.join(output, AUDIT_PAGE), review.render(items, summary))
     log.info(
-        "audit: %d of %d labelled faces flagged (%.1f %%); estimated noise: %.1f %% of 'no "
-        "glasses' labels, %.1f %% of 'glasses' labels; review page %s",
-        len(flagged), len(faces), 100 * summary["flagged_share"],
+        "audit: %d of %d labelled faces flagged (%.1f %%), %d undecided (kept, to review); "
+        "estimated noise: %.1f %% of 'no glasses' labels, %.1f %% of 'glasses' labels; "
+        "review page %s",
+        len(flagged), len(faces), 100 * summary["flagged_share"], summary["undecided"],
         100 * summary["estimated_noise_rate"]["0"], 100 * summary["estimated_noise_rate"]["1"],
         storage.join(output, AUDIT_PAGE),
     )  # fmt: skip

@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 import numpy as np
 
+from glasses import defaults
+from glasses.data.review import verdict_of
 from glasses.errors import OneOf
 
 # cleanlab.filter.find_label_issues' methods; the default was chosen by measurement
@@ -33,6 +35,30 @@ class AuditedFace:
     label_quality: float
     flagged: bool
     suggested_label: int
+
+
+def review_reason(
+    face: AuditedFace,
+    uncertain_low: float = defaults.UNCERTAIN_LOW,
+    uncertain_high: float = defaults.UNCERTAIN_HIGH,
+) -> str | None:
+    """Why a person should look at this face, or None when the audit can decide alone.
+
+    Flagged faces leave training (or change label) unless a reviewer says otherwise. A face
+    the audit cannot decide on stays in training with its given label, so it goes to the
+    review queue rather than silently in: the fold models' probability in the uncertain band,
+    or leaning against the given label without the confidence cleanlab needs to flag it (the
+    wrong labels on hard faces, measured, are mostly of this kind)."""
+    given, lean = verdict_of(face.given_label), verdict_of(int(face.p_glasses >= 0.5))
+    p = f"p(glasses) {face.p_glasses:.2f}"
+    if face.flagged:
+        return f'labelled "{given}"; the fold models say "{lean}" ({p})'
+    if uncertain_low <= face.p_glasses <= uncertain_high:
+        band = f"{uncertain_low:.2f}-{uncertain_high:.2f}"
+        return f'the fold models cannot tell ({p}, uncertain band {band}); kept as "{given}"'
+    if lean != given:
+        return f'labelled "{given}"; the fold models lean to "{lean}" ({p}), too weakly to flag'
+    return None
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ _ANSWERS: dict[str, int | str] = {"glasses": 1, "no glasses": 0, "drop": DROP}
 LABEL_CONFIG = f"""<View>
   <Image name="image" value="$image"/>
   <Header value="Does this face wear glasses? Given label: $given_label"/>
+  <Text name="reason" value="$reason"/>
   <Choices name="verdict" toName="image" choice="single" showInline="true">
 {chr(10).join(f'    <Choice value="{v}"/>' for v in VERDICTS)}
   </Choices>
@@ -46,6 +47,7 @@ class ReviewItem:
     given_label: int  # the label the face has now
     split: str
     label_quality: float  # how well the given label fits the model's view; lower is worse
+    reason: str = ""  # why a person should look at it (shown beside the face)
 
 
 def label_studio_task(item: ReviewItem, model_version: str) -> dict[str, Any]:
@@ -59,6 +61,7 @@ def label_studio_task(item: ReviewItem, model_version: str) -> dict[str, Any]:
             "given_label": verdict_of(item.given_label),
             "p_glasses": round(item.p_glasses, 4),
             "split": item.split,
+            "reason": item.reason,
         },
         "predictions": [
             {

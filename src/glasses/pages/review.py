@@ -1,5 +1,6 @@
-"""The review page: faces a person should look at, each large enough to judge (thin frames
-stay visible), with what the model makes of it and what it suggests."""
+"""The review page: faces a person should look at, in the order to look at them, each large
+enough to judge (thin frames stay visible), with why it is there, what the model makes of it
+and what it suggests."""
 
 from __future__ import annotations
 
@@ -36,9 +37,10 @@ def thumbnail(uri: str) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def render(flagged: Sequence[ReviewItem], report: Mapping[str, Any]) -> str:
-    """The audit's flagged faces, worst first, each large enough to judge, with what the audit
-    thinks (``report``: the audit's report)."""
+def render(queue: Sequence[ReviewItem], report: Mapping[str, Any]) -> str:
+    """The audit's review queue (flagged and undecided faces, worst label first), each large
+    enough to judge, with its reason and what the audit thinks (``report``: the audit's
+    report)."""
     noise = report["estimated_noise_rate"]
     per_round = report["flagged_per_round"]
     rounds = (
@@ -48,7 +50,7 @@ def render(flagged: Sequence[ReviewItem], report: Mapping[str, Any]) -> str:
         else ""
     )
     cards = []
-    for rank, f in enumerate(flagged, 1):
+    for rank, f in enumerate(queue, 1):
         src = thumbnail(f.uri)
         picture = (
             f'<img src="{src}" alt="face {f.face_id}" width="{THUMBNAIL}" height="{THUMBNAIL}">'
@@ -61,7 +63,8 @@ def render(flagged: Sequence[ReviewItem], report: Mapping[str, Any]) -> str:
             f'given: <span class="given">{verdict_of(f.given_label)}</span><br>'
             f"p(glasses) {f.p_glasses:.3f}<br>"
             f'suggested: <span class="suggested">{verdict_of(f.suggested_label)}</span><br>'
-            f"label quality {f.label_quality:.3f}</figcaption></figure>"
+            f"label quality {f.label_quality:.3f}<br>"
+            f'<span class="why">{html.escape(f.reason)}</span></figcaption></figure>'
         )
     split_rows = "".join(
         f"<tr><th>{split}</th><td>{sum(report['counts'][split].values())}</td>"
@@ -82,22 +85,25 @@ def render(flagged: Sequence[ReviewItem], report: Mapping[str, Any]) -> str:
 .gone {{ width: {THUMBNAIL}px; height: {THUMBNAIL}px; background: #eee; color: #777;
          display: flex; align-items: center; justify-content: center; text-align: center;
          font-size: 11px; overflow-wrap: anywhere; }}
-.warn {{ color: #c62828; }}
+.warn {{ color: #c62828; }} .why {{ color: #555; font-style: italic; }}
 </style>
-<h1>Label audit: {report["flagged"]} of {report["faces"]} labels look wrong</h1>
+<h1>Label audit: {report["flagged"]} of {report["faces"]} labels look wrong,
+{report["undecided"]} undecided</h1>
 <p id="summary">Each face's probability comes from a model that never saw it
 ({report["settings"]["folds"]} folds{rounds}). cleanlab
 (<code>{html.escape(report["filter_by"])}</code>) flagged
 {report["flagged_share"]:.1%} of the labelled faces. Estimated share of wrong labels:
 {noise["0"]:.1%} of faces labelled "no glasses", {noise["1"]:.1%} of faces labelled "glasses".
-Faces are shown worst first. To fix them, import <code>label_studio_tasks.json</code> into Label
-Studio (labelling config: <code>label_studio_config.xml</code>), or edit
-<code>corrections.csv</code>, and pass the result to <code>glasses ingest
---label-corrections</code>.</p>
+The {report["undecided"]} undecided faces (the models cannot tell, or lean against the label too
+weakly to flag it) stay in training with their given label unless you correct them. Faces are
+shown in the order to look at them: the worst-fitting label first, each with why it is here.
+To fix them, import <code>label_studio_tasks.json</code> into Label Studio (labelling config:
+<code>label_studio_config.xml</code>), or edit <code>corrections.csv</code>, and pass the
+result to <code>glasses ingest --label-corrections</code>.</p>
 {missing}
 <table><tr><th>split</th><th>labelled faces</th><th>flagged</th></tr>{split_rows}</table>
-<section id="flagged"><h2>Flagged faces</h2><div class="faces">
-{chr(10).join(cards) or "<p>No face was flagged.</p>"}
+<section id="queue"><h2>Review queue</h2><div class="faces">
+{chr(10).join(cards) or "<p>No face needs a look.</p>"}
 </div></section>
 </body></html>
 """

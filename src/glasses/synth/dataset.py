@@ -25,11 +25,13 @@ from typing import Annotated
 
 import numpy as np
 
+import glasses.synth.noise as noise
 from glasses import defaults, storage
 from glasses.artifacts import GROUND_TRUTH, LABELLED_CSV, UNLABELLED_CSV
 from glasses.errors import OneOf, at_least, within
 from glasses.synth.drawing import encode_png
 from glasses.synth.faces import STYLES, render_face
+from glasses.synth.noise import NOISE_MODELS, NoiseModel
 from glasses.synth.truth import FaceTruth, face_truth
 
 log = logging.getLogger(__name__)
@@ -60,11 +62,17 @@ def assign_labels(seed: int, count: int) -> np.ndarray:
     return labels
 
 
-def _write_faces(out: str, seed: int, size: int, truths: Sequence[FaceTruth], style: str) -> int:
+def _write_faces(
+    out: str, seed: int, size: int, truths: Sequence[FaceTruth], style: str
+) -> list[float]:
+    """Draw and write the faces; their hardness (glasses.synth.noise), in the same order."""
+    hardness = []
     for truth in truths:
-        png = encode_png(render_face(seed, truth, size, style))
-        storage.write_bytes(storage.join(out, IMAGE_DIR, f"face-{truth.id}.png"), png)
-    return len(truths)
+        image = render_face(seed, truth, size, style)
+        storage.write_bytes(storage.join(out, IMAGE_DIR, f"face-{truth.id}.png"), encode_png(image))
+        drawn = image if size == defaults.RESOLUTION else None
+        hardness.append(noise.hardness(seed, truth, style, drawn=drawn))
+    return hardness
 
 
 def synth(
@@ -76,14 +84,20 @@ def synth(
     seed: int = defaults.SEED,
     workers: int | None = None,
     style: Style = defaults.STYLE,
+    noise_model: NoiseModel = defaults.NOISE_MODEL,
+    noise_asymmetry: float | None = defaults.NOISE_ASYMMETRY,
 ) -> SynthSummary:
     """Write ``count`` faces, train.csv, test.csv and ground_truth.csv under ``out``, drawn in
-    ``style`` (the same people and labels in any style)."""
+    ``style`` (the same people and labels in any style), with ``label_noise`` of the labels
+    wrong the way ``noise_model`` picks them (glasses.synth.noise)."""
     OneOf(STYLES).check("style", style)
+    NOISE_MODELS.check("noise_model", noise_model)
     at_least("count", count, 1)
     at_least("size", size, 16)
     within("unlabelled_fraction", unlabelled_fraction, 0.0, 1.0, open_high=True)
     within("label_noise", label_noise, 0.0, 1.0)
+    if noise_asymmetry is not None:
+        within("noise_asymmetry", noise_asymmetry, 0.0, 1.0)
     start = time.perf_counter()
     workers = workers or os.cpu_count() or 1
     ids = np.arange(1, count + 1)
@@ -92,32 +106,37 @@ def synth(
     true_labels = assign_labels(seed, count)
     truths = [face_truth(seed, int(i), int(y)) for i, y in zip(ids, true_labels, strict=True)]
 
-    noise_rng = np.random.default_rng([seed, 0, 11])
+    hardness = np.array(_draw_every_face(out, seed, size, truths, style, workers))
     flipped = np.zeros(count, dtype=bool)
-    flipped[noise_rng.permutation(n_labelled)[: round(n_labelled * label_noise)]] = True
+    flipped[:n_labelled] = noise.flips(seed, true_labels[:n_labelled], hardness[:n_labelled],
+                                       label_noise, noise_model, noise_asymmetry)  # fmt: skip
     given = np.where(flipped, 1 - true_labels, true_labels)
-
-    _write_tables(out, seed, ids, truths, given, flipped, n_labelled)
-
-    chunks = [truths[i : i + 16] for i in range(0, count, 16)]
-    if workers <= 1 or count <= 16:
-        done = sum(_write_faces(out, seed, size, chunk, style) for chunk in chunks)
-    else:
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(_write_faces, out, seed, size, chunk, style) for chunk in chunks]
-            done = 0
-            for future in futures:
-                done += future.result()
-                if done % 500 < 16:
-                    log.info("synth: %d/%d faces", done, count)
+    _write_tables(out, seed, ids, truths, given, flipped, n_labelled, hardness)
     return SynthSummary(
-        images=done,
+        images=count,
         labelled=n_labelled,
         unlabelled=n_unlabelled,
         glasses=int(given[:n_labelled].sum()),
         flipped=int(flipped.sum()),
         seconds=time.perf_counter() - start,
     )
+
+
+def _draw_every_face(
+    out: str, seed: int, size: int, truths: Sequence[FaceTruth], style: str, workers: int
+) -> list[float]:
+    """Every face drawn and written, by ``workers`` processes; their hardness, in id order."""
+    chunks = [truths[i : i + 16] for i in range(0, len(truths), 16)]
+    if workers <= 1 or len(truths) <= 16:
+        return [h for chunk in chunks for h in _write_faces(out, seed, size, chunk, style)]
+    hardness: list[float] = []
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(_write_faces, out, seed, size, chunk, style) for chunk in chunks]
+        for future in futures:
+            hardness += future.result()
+            if len(hardness) % 500 < 16:
+                log.info("synth: %d/%d faces", len(hardness), len(truths))
+    return hardness
 
 
 def _write_tables(
@@ -128,6 +147,7 @@ def _write_tables(
     given: np.ndarray,
     flipped: np.ndarray,
     n_labelled: int,
+    hardness: np.ndarray,
 ) -> None:
     # latent vectors as in the real CSVs (about N(0, 0.8)); nothing downstream may use them
     latents = np.random.default_rng([seed, 0, 13]).normal(0.0, 0.8, size=(len(ids), LATENT_DIM))
@@ -157,6 +177,7 @@ def _write_tables(
             "frame_width",
             "tinted",
             "distractor",
+            "hardness",
         ]
     )
     for r, t in enumerate(truths):
@@ -164,5 +185,6 @@ def _write_tables(
         writer.writerow([
             t.id, t.glasses, int(given[r]) if labelled else "", int(flipped[r]),
             t.frame_style, f"{t.frame_width:.4f}", int(t.tinted), t.distractor,
+            f"{hardness[r]:.4f}",
         ])  # fmt: skip
     storage.write_text(storage.join(out, GROUND_TRUTH), buf.getvalue())
