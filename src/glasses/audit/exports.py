@@ -26,6 +26,7 @@ from glasses.artifacts import (
 from glasses.audit.flags import AuditedFace, Verdict, review_reason
 from glasses.data.manifest import LABELLED_SPLITS
 from glasses.data.review import DROP, LABEL_CONFIG, ReviewItem, label_studio_task
+from glasses.model.decision import predicted
 from glasses.pages import review
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def review_queue(faces: list[AuditedFace]) -> list[ReviewItem]:
     for face in faces:  # worst label first
         reason = review_reason(face)
         if reason is not None:
-            lean = int(face.p_glasses >= 0.5)
+            lean = int(predicted(np.asarray(face.p_glasses)))
             queue.append(ReviewItem(face.id, face.uri, face.p_glasses, lean, face.given_label,
                                     face.split, face.label_quality, reason))  # fmt: skip
     return queue

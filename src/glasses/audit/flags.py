@@ -14,6 +14,7 @@ import numpy as np
 from glasses import defaults
 from glasses.data.review import verdict_of
 from glasses.errors import OneOf
+from glasses.model.decision import predicted, uncertain
 
 # cleanlab.filter.find_label_issues' methods; the default was chosen by measurement
 FILTERS = OneOf(("prune_by_noise_rate", "prune_by_class", "both", "confident_learning",
@@ -49,11 +50,14 @@ def review_reason(
     review queue rather than silently in: the fold models' probability in the uncertain band,
     or leaning against the given label without the confidence cleanlab needs to flag it (the
     wrong labels on hard faces, measured, are mostly of this kind)."""
-    given, lean = verdict_of(face.given_label), verdict_of(int(face.p_glasses >= 0.5))
+    given, lean = (
+        verdict_of(face.given_label),
+        verdict_of(int(predicted(np.asarray(face.p_glasses)))),
+    )
     p = f"p(glasses) {face.p_glasses:.2f}"
     if face.flagged:
         return f'labelled "{given}"; the fold models say "{lean}" ({p})'
-    if uncertain_low <= face.p_glasses <= uncertain_high:
+    if uncertain(np.asarray(face.p_glasses), uncertain_low, uncertain_high):
         band = f"{uncertain_low:.2f}-{uncertain_high:.2f}"
         return f'the fold models cannot tell ({p}, uncertain band {band}); kept as "{given}"'
     if lean != given:
