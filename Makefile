@@ -8,7 +8,7 @@ IMAGE ?= ghcr.io/glasses-ml/glasses
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 BUILD := docker buildx build -f docker/Dockerfile --build-arg VERSION=$(VERSION)
 
-.PHONY: install run compile image push lock test test-image lint format bench clean
+.PHONY: install run score-run compile image push lock test test-image lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,9 +23,28 @@ run: $(STAMP)
 	$(PY) pipeline.py --run-local --pipeline-root $(RUN_DIR) \
 		--max-trials 2 --tune-epochs 4 --epochs 20
 
-## make compile: the pipeline YAML to upload in the KFP UI, using IMAGE:VERSION
+## make score-run: the production loop locally: a training run publishes to a registry, then
+## the scoring pipeline scores a new synthetic batch with it, twice (the second run: new faces only)
+SCORE_DIR ?= runs/score-run
+score-run: $(STAMP)
+	$(PY) pipeline.py --run-local --pipeline-root $(SCORE_DIR) --tuner none --epochs 10 \
+		--model-registry $(abspath $(SCORE_DIR))/registry
+	test -d $(SCORE_DIR)/gan || $(VENV)/bin/glasses synth $(SCORE_DIR)/gan-raw --count 60 --size 256 \
+		--unlabelled-fraction 0 --seed 7
+	mkdir -p $(SCORE_DIR)/gan && cp -n $(SCORE_DIR)/gan-raw/faces-spring-2020/faces-spring-2020/face-[1-3]?.png $(SCORE_DIR)/gan/
+	$(PY) pipeline.py --pipeline scoring --run-local --pipeline-root $(SCORE_DIR)/scoring \
+		--model-registry $(abspath $(SCORE_DIR))/registry --source $(abspath $(SCORE_DIR))/gan \
+		--review-output $(abspath $(SCORE_DIR))/review
+	cp -n $(SCORE_DIR)/gan-raw/faces-spring-2020/faces-spring-2020/face-[4-5]?.png $(SCORE_DIR)/gan/
+	$(PY) pipeline.py --pipeline scoring --run-local --pipeline-root $(SCORE_DIR)/scoring \
+		--model-registry $(abspath $(SCORE_DIR))/registry --source $(abspath $(SCORE_DIR))/gan \
+		--review-output $(abspath $(SCORE_DIR))/review
+
+## make compile: both pipelines' YAML to upload in the KFP UI, using IMAGE:VERSION
 compile: $(STAMP)
 	$(PY) pipeline.py --compile --output glasses_pipeline.yaml --image $(IMAGE):$(VERSION)
+	$(PY) pipeline.py --pipeline scoring --compile --output glasses_scoring_pipeline.yaml \
+		--image $(IMAGE):$(VERSION)
 
 ## make image / make push: IMAGE:VERSION (gpu target) and IMAGE:VERSION-cpu, with docker buildx
 image:
@@ -63,4 +82,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf runs glasses_pipeline.yaml bench-out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf runs glasses_pipeline.yaml glasses_scoring_pipeline.yaml bench-out .pytest_cache .mypy_cache .ruff_cache

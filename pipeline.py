@@ -1,17 +1,22 @@
 #!/usr/bin/env python
-"""The glasses KFP pipeline: build the DAG, compile it, run it locally, submit or schedule it.
+"""The glasses KFP pipelines: build a DAG, compile it, run it locally, submit or schedule it.
 
     python pipeline.py --compile [--output glasses_pipeline.yaml] [--image IMAGE]
     python pipeline.py --run-local [--source DIR] [--pipeline-root DIR] [--epochs 5 ...]
     python pipeline.py --submit --host URL [--experiment NAME] --source gs://... [...]
     python pipeline.py --schedule "0 3 * * 1" --host URL --source gs://... [...]
+    python pipeline.py --pipeline scoring --schedule "0 * * * *" --host URL \
+        --model-registry gs://.../registry --source gs://.../gan-batches --review-output ...
 
-Every pipeline parameter is also a flag (``--val-fraction 0.2``) and a key of ``--config
-FILE.yaml``; flags win over the file, the file over the defaults.
+``--pipeline training`` (the default) trains, evaluates and publishes; ``--pipeline scoring``
+scores a new batch of GAN faces with the registry's latest model. Every parameter of the
+chosen pipeline is also a flag (``--val-fraction 0.2``) and a key of ``--config FILE.yaml``;
+flags win over the file, the file over the defaults.
 
-This file is the command line only. The DAG is in components/training.py, the steps'
-components in components/steps.py, where they run in components/placement.py, parameter
-checking in components/parameters.py, and the runners (local, Docker, submit, schedule) in
+This file is the command line only. The DAGs are in components/training.py and
+components/scoring.py (both named in components/pipelines.py), the steps' components in
+components/steps.py, where they run in components/placement.py, parameter checking in
+components/parameters.py, and the runners (local, Docker, submit, schedule) in
 components/runners.py.
 """
 
@@ -32,31 +37,52 @@ from components.parameters import (
     check_arguments,
     description,
     load_config,
+    parse_bool,
     pipeline_parameters,
     type_of,
 )
+from components.pipelines import PIPELINES, SCORING, TRAINING, Pipeline
 from components.placement import DEFAULT_IMAGE, CompileSettings, GpuSettings
-from components.runners import Cluster, ClusterError, LocalRun
-from components.training import DEFAULT_OUTPUT, PIPELINE_NAME, SERVICE_ACCOUNT, compile_pipeline
+from components.runners import Cluster, ClusterError, LocalRun, ScoringRun, StepFailed
+from components.training import SERVICE_ACCOUNT
 from glasses import artifacts, console
 
 # ---- command line ---------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen(argv: Sequence[str] | None) -> Pipeline:
+    """The --pipeline of ``argv``: its parameters are the flags the full parser offers."""
+    first = argparse.ArgumentParser(add_help=False)
+    first.add_argument("--pipeline", choices=list(PIPELINES), default=TRAINING.key)
+    known, _ = first.parse_known_args(argv)
+    return PIPELINES[known.pipeline]
+
+
+def build_parser(pipeline: Pipeline = TRAINING) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--pipeline",
+        choices=list(PIPELINES),
+        default=TRAINING.key,
+        help="training (default): train, evaluate, publish; scoring: score a new batch with the "
+        "registry's latest model. The flags below are the chosen pipeline's parameters",
+    )
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--compile", action="store_true", help="write the pipeline YAML")
     mode.add_argument("--run-local", action="store_true", help="run the DAG with kfp.local")
     mode.add_argument("--submit", action="store_true", help="start a run on a KFP cluster")
     mode.add_argument("--schedule", metavar="CRON", help="recurring run, e.g. '0 3 * * 1'")
-    parser.add_argument("--output", default=DEFAULT_OUTPUT, help="compiled YAML file")
+    parser.add_argument(
+        "--output",
+        default=pipeline.default_output,
+        help=f"compiled YAML file (default: {pipeline.default_output})",
+    )
     parser.add_argument("--image", default=DEFAULT_IMAGE, help="image of every step")
     parser.add_argument("--gpus", type=int, default=1, help="GPUs for train and tune; 0: none")
     parser.add_argument("--gpu-type", default=GpuSettings.accelerator, help="GKE accelerator")
     parser.add_argument("--pipeline-root", help="where artifacts go (gs://... on a cluster)")
     parser.add_argument("--host", help="KFP API endpoint, for --submit and --schedule")
-    parser.add_argument("--experiment", default=PIPELINE_NAME)
+    parser.add_argument("--experiment", default=pipeline.name)
     parser.add_argument("--service-account", default=SERVICE_ACCOUNT)
     parser.add_argument("--no-cache", action="store_true", help="run every step afresh")
     parser.add_argument(
@@ -83,13 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--synth-size", metavar="PX", type=int, default=256, help="... their side (default: 256)"
     )
     group = parser.add_argument_group(
-        "pipeline parameters (the run form's fields in the KFP UI; flags override --config)"
+        f"{pipeline.key} pipeline parameters (the run form's fields in the KFP UI; flags override "
+        "--config)"
     )
-    for name, param in pipeline_parameters().items():
+    for name, param in pipeline_parameters(pipeline).items():
         kind = type_of(param)
         if param.default is not inspect.Parameter.empty:
             default = f"default: {param.default!r}"
-        elif name == "source":
+        elif name == "source" and pipeline is TRAINING:
             default = "required, except for --run-local, which synthesises faces"
         else:
             default = "required"
@@ -97,21 +124,21 @@ def build_parser() -> argparse.ArgumentParser:
             "--" + name.replace("_", "-"),
             dest=f"param_{name}",
             metavar={int: "N", float: "X", bool: "BOOL"}.get(kind, "TEXT"),
-            type=kind,
+            type=parse_bool if kind is bool else kind,
             default=None,
-            help=f"{description(name)} ({default})",
+            help=f"{description(name, pipeline)} ({default})",
         )
     return parser
 
 
-def arguments_from(args: argparse.Namespace) -> dict[str, Any]:
-    values = load_config(args.config) if args.config else {}
+def arguments_from(args: argparse.Namespace, pipeline: Pipeline = TRAINING) -> dict[str, Any]:
+    values = load_config(args.config, pipeline) if args.config else {}
     flags = {
         name: getattr(args, f"param_{name}")
-        for name in pipeline_parameters()
+        for name in pipeline_parameters(pipeline)
         if getattr(args, f"param_{name}") is not None
     }
-    return values | check_arguments(flags, "command line")
+    return values | check_arguments(flags, "command line", pipeline)
 
 
 def settings_from(args: argparse.Namespace) -> CompileSettings:
@@ -120,65 +147,104 @@ def settings_from(args: argparse.Namespace) -> CompileSettings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    pipeline = _chosen(argv)
+    args = build_parser(pipeline).parse_args(argv)
     if console.setup(args.log_level) != "DEBUG":
         # urllib3's retry chatter (kfp_api says it in one line): filtered at the handler, as
         # kfp_server_api resets the urllib3 logger's level whenever it makes a client
         for handler in logging.getLogger().handlers:
             handler.addFilter(lambda record: not record.name.startswith("urllib3"))
     try:
-        return _dispatch(args)
+        return _dispatch(args, pipeline)
     except ConfigError as err:
         print(f"pipeline: error: {err}", file=sys.stderr)
         return 2
-    except ClusterError as err:
+    except (ClusterError, StepFailed) as err:
         print(f"pipeline: error: {err}", file=sys.stderr)
         return 1
 
 
-def _dispatch(args: argparse.Namespace) -> int:
+def _dispatch(args: argparse.Namespace, pipeline: Pipeline) -> int:
     settings = settings_from(args)
-    arguments = arguments_from(args)
+    arguments = arguments_from(args, pipeline)
     if args.compile:
-        compile_pipeline(args.output, settings)
-        print(f"pipeline: compiled to {args.output} (image {settings.image})")
+        pipeline.compile(args.output, settings)
+        print(f"pipeline: compiled the {pipeline.key} pipeline to {args.output} (image "
+              f"{settings.image})")  # fmt: skip
         return 0
     if args.run_local:
-        return _run_local(args, settings, arguments)
+        return _run_local(args, settings, arguments, pipeline)
     if not args.host:
         raise ConfigError("--submit and --schedule need --host (the KFP API endpoint)")
-    if "source" not in arguments:
-        raise ConfigError("--source (or source: in --config) is required on a cluster")
+    _require(pipeline, arguments, "on a cluster")
     cluster = Cluster(host=args.host, experiment=args.experiment,
                       pipeline_root=args.pipeline_root, service_account=args.service_account,
                       cache=not args.no_cache)  # fmt: skip
     with runners.kfp_api(args.host):
         if args.submit:
-            run_id = runners.submit(cluster, settings, arguments)
+            run_id = runners.submit(cluster, settings, arguments, pipeline)
             print(f"pipeline: submitted run {run_id} in experiment {args.experiment}")
             return 0
-        job_id = runners.schedule(cluster, args.schedule, settings, arguments)
+        job_id = runners.schedule(cluster, args.schedule, settings, arguments, pipeline)
     print(f"pipeline: recurring run {job_id} on '{runners.six_field_cron(args.schedule)}' in "
           f"{args.experiment}")  # fmt: skip
     return 0
 
 
+def _require(pipeline: Pipeline, arguments: dict[str, Any], where: str) -> None:
+    """Every parameter without a default is given, or one line names the missing ones."""
+    missing = [name for name, param in pipeline_parameters(pipeline).items()
+               if param.default is inspect.Parameter.empty and name not in arguments]  # fmt: skip
+    if missing:
+        flags = ", ".join("--" + m.replace("_", "-") for m in missing)
+        verb = "is" if len(missing) == 1 else "are"
+        raise ConfigError(f"{flags} (or {', '.join(m + ':' for m in missing)} in --config) "
+                          f"{verb} required {where}")  # fmt: skip
+
+
+def _say_scoring(result: ScoringRun) -> None:
+    """Where a scoring run's results are, and what became of the batch."""
+    report = json.loads((result.predictions / artifacts.SCORE_REPORT).read_text())
+    c = report["counts"]
+    health = json.loads((result.predictions / artifacts.BATCH_REPORT).read_text())
+    verdict = "healthy" if health["healthy"] else "UNHEALTHY: " + "; ".join(health["reasons"])
+    print(f"  model:       {report['model_version']}")
+    print(f"  faces:       {c['listed']} listed, {c['skipped']} already scored, {c['scored']} "
+          f"scored, {c['rejected']} rejected; {c['accepted']} accepted, {c['uncertain']} "
+          "uncertain")  # fmt: skip
+    print(f"  batch:       {verdict} ({result.predictions / artifacts.BATCH_PAGE})")
+    print(f"  predictions: {result.predictions / artifacts.PREDICTIONS}")
+    review = report["review"]["review_output"] or result.review
+    print(f"  review:      {review} ({report['review']['tasks']} Label Studio tasks)")
+
+
 def _run_local(
-    args: argparse.Namespace, settings: CompileSettings, arguments: dict[str, Any]
+    args: argparse.Namespace,
+    settings: CompileSettings,
+    arguments: dict[str, Any],
+    pipeline: Pipeline,
 ) -> int:
-    root = args.pipeline_root or "runs/pipeline"
+    scoring = pipeline is SCORING
+    if scoring:
+        _require(SCORING, arguments, "for --run-local of the scoring pipeline")
+    root = args.pipeline_root or ("runs/scoring" if scoring else "runs/pipeline")
     # checked and built before any data is made, so a missing engine costs nothing
     runner = (
         runners.docker_runner(Path(root).resolve(), arguments) if args.runner == "docker" else None
     )
-    if "source" not in arguments:
-        arguments["source"] = runners.synthetic_source(root, args.synth_count, args.synth_size)
-    arguments.setdefault("model_registry", os.path.join(os.path.abspath(root), "registry"))
+    if not scoring:
+        if "source" not in arguments:
+            arguments["source"] = runners.synthetic_source(root, args.synth_count, args.synth_size)
+        arguments.setdefault("model_registry", os.path.join(os.path.abspath(root), "registry"))
     start = time.perf_counter()
-    result = runners.run_local(arguments, root, settings, not args.no_cache, runner)
+    run = runners.run_scoring_local if scoring else runners.run_local
+    result = run(arguments, root, settings, not args.no_cache, runner)
     seconds = time.perf_counter() - start
     print(f"pipeline: finished in {seconds:.0f}s; run folder {result.run_dir}")
-    _say_run(result)
+    if isinstance(result, ScoringRun):
+        _say_scoring(result)
+    else:
+        _say_run(result)
     return 0
 
 

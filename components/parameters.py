@@ -1,26 +1,22 @@
-"""The pipeline's parameters, read from the pipeline function's signature (no DAG is built),
-and the checking of values given in a --config file or on the command line.
+"""A pipeline's parameters, read from its function's signature (no DAG is built), and the
+checking of values given in a --config file or on the command line.
 """
 
 import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from components.training import AUDIT_MODES, DESCRIPTIONS, glasses_pipeline
-from glasses.errors import OneOf
-
-# parameters whose string values come from a fixed set (the DAG branches on them)
-CHOICES: dict[str, OneOf] = {"audit": AUDIT_MODES}
+from components.pipelines import TRAINING, Pipeline
 
 
-def pipeline_parameters() -> dict[str, inspect.Parameter]:
+def pipeline_parameters(pipeline: Pipeline = TRAINING) -> dict[str, inspect.Parameter]:
     """The pipeline function's parameters, in the order of the run form."""
-    return dict(inspect.signature(glasses_pipeline).parameters)
+    return dict(inspect.signature(pipeline.function).parameters)
 
 
-def description(name: str) -> str:
+def description(name: str, pipeline: Pipeline = TRAINING) -> str:
     """What the run form says of a parameter."""
-    return DESCRIPTIONS[name]
+    return pipeline.descriptions[name]
 
 
 def type_of(param: inspect.Parameter) -> type:
@@ -28,11 +24,24 @@ def type_of(param: inspect.Parameter) -> type:
     return kind
 
 
+def parse_bool(text: str) -> bool:
+    """A command line's true/false (argparse's ``bool`` would call "false" true)."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "1", "yes"):
+        return True
+    if lowered in ("false", "0", "no"):
+        return False
+    raise ValueError(f"not true or false: {text!r}")
+
+
+parse_bool.__name__ = "true or false"  # what argparse names in its error
+
+
 class ConfigError(Exception):
     """A parameter file or value the pipeline cannot take; the message names it."""
 
 
-def load_config(path: str) -> dict[str, Any]:
+def load_config(path: str, pipeline: Pipeline = TRAINING) -> dict[str, Any]:
     """Pipeline arguments from a YAML mapping: known keys, right types."""
     import yaml
 
@@ -47,11 +56,14 @@ def load_config(path: str) -> dict[str, Any]:
         return {}
     if not isinstance(values, dict):
         raise ConfigError(f"{path}: expected a mapping of pipeline parameters")
-    return check_arguments(values, path)
+    return check_arguments(values, path, pipeline)
 
 
-def check_arguments(values: Mapping[str, Any], source: str) -> dict[str, Any]:
-    params = pipeline_parameters()
+def check_arguments(
+    values: Mapping[str, Any], source: str, pipeline: Pipeline = TRAINING
+) -> dict[str, Any]:
+    params = pipeline_parameters(pipeline)
+    choices = pipeline.choices
     unknown = sorted(set(values) - set(params))
     if unknown:
         raise ConfigError(
@@ -60,13 +72,13 @@ def check_arguments(values: Mapping[str, Any], source: str) -> dict[str, Any]:
     checked: dict[str, Any] = {}
     for name, value in values.items():
         kind = type_of(params[name])
-        ok = isinstance(value, kind) and not isinstance(value, bool)
+        ok = isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value, ok = float(value), True
         if not ok:
             raise ConfigError(f"{source}: {name}={value!r} should be {kind.__name__}")
-        if name in CHOICES and value not in CHOICES[name].values:
+        if name in choices and value not in choices[name].values:
             raise ConfigError(f"{source}: {name}={value!r} should be one of "
-                              f"{', '.join(CHOICES[name].values)}")  # fmt: skip
+                              f"{', '.join(choices[name].values)}")  # fmt: skip
         checked[name] = value
     return checked

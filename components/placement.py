@@ -50,6 +50,9 @@ RESOURCES: dict[str, Resources] = {
     "publish": Resources("500m", "1Gi"),
     "score": Resources("2", "4Gi"),
     "merge-scores": Resources("1", "4Gi"),
+    "resolve-model": Resources("100m", "256Mi"),
+    "score-new-faces": Resources("2", "4Gi"),
+    "check-batch": Resources("100m", "256Mi"),
 }
 GPU_STEPS = ("tune", "train", "audit")
 

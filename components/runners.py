@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from components.parameters import ConfigError
+from components.pipelines import SCORING, TRAINING, Pipeline
 from components.placement import CompileSettings
-from components.training import DEFAULT_OUTPUT, PIPELINE_NAME, build_pipeline, compile_pipeline
 from glasses import artifacts, console
 
 
@@ -32,6 +32,14 @@ class LocalRun:
     audit: Path | None = None  # the label audit's folder, when audit was report or drop
 
 
+@dataclass(frozen=True)
+class ScoringRun:
+    run_dir: Path
+    predictions: Path  # the folder of predictions.csv, score_report.json, the batch report
+    review: Path  # the folder of the review page and the Label Studio tasks
+    summary: Path  # the run's summary (Markdown)
+
+
 def docker_runner(root: Path, arguments: Mapping[str, Any]) -> Any:
     """kfp.local.DockerRunner for our image: its entrypoint is `glasses`, so KFP's command runs
     through /usr/bin/env; steps run as the calling user so files in the root stay theirs."""
@@ -39,7 +47,8 @@ def docker_runner(root: Path, arguments: Mapping[str, Any]) -> Any:
     from docker.errors import DockerException
     from kfp import local
 
-    for name in ("source", "model_registry", "score_source", "accepted_output"):
+    for name in ("source", "model_registry", "score_source", "accepted_output", "review_output",
+                 "extra_labels", "label_corrections"):  # fmt: skip
         value = str(arguments.get(name) or "")
         if value and "://" not in value and not Path(value).resolve().is_relative_to(root):
             raise ConfigError(
@@ -126,23 +135,9 @@ def run_local(
     cache: bool = False,
     runner: Any = None,
 ) -> LocalRun:
-    """The whole DAG with KFP's own local runner: every step a subprocess of this Python, or
-    whatever ``runner`` is given (the DockerRunner of ``docker_runner``)."""
-    from kfp import local
-
-    root = Path(pipeline_root).resolve()
-    root.mkdir(parents=True, exist_ok=True)
-    before = set(root.iterdir())
-    local.init(
-        runner=runner or local.SubprocessRunner(use_venv=False),
-        pipeline_root=str(root),
-        enable_caching=cache,
-    )
-    if runner is None:
-        settings = subprocess_settings(settings or CompileSettings())
-    with _local_runner_quiet():
-        build_pipeline(settings)(**arguments)
-    (run_dir,) = [p for p in root.iterdir() if p not in before and p.name.startswith(PIPELINE_NAME)]
+    """The training DAG with KFP's own local runner: every step a subprocess of this Python,
+    or whatever ``runner`` is given (the DockerRunner of ``docker_runner``)."""
+    run_dir = _run_dag(TRAINING, arguments, pipeline_root, settings, cache, runner)
     # the local runner names a task's folder after its compiled name (merge-audit,
     # merge-audit-2, ...); only one audit branch ran, so it left one merge-audit folder, and
     # the unlabelled split's scoring is compiled before the new faces'
@@ -158,6 +153,72 @@ def run_local(
         predictions=predictions if predictions and predictions.exists() else None,
         audit=audit / "audit" if audit else None,
     )
+
+
+def run_scoring_local(
+    arguments: Mapping[str, Any],
+    pipeline_root: str,
+    settings: CompileSettings | None = None,
+    cache: bool = False,
+    runner: Any = None,
+) -> ScoringRun:
+    """The scoring DAG with KFP's own local runner, like ``run_local``."""
+    run_dir = _run_dag(SCORING, arguments, pipeline_root, settings, cache, runner)
+    merged = run_dir / "merge-scores"
+    return ScoringRun(run_dir, merged / "predictions", merged / "review", merged / "summary")
+
+
+def _run_dag(
+    pipeline: Pipeline,
+    arguments: Mapping[str, Any],
+    pipeline_root: str,
+    settings: CompileSettings | None,
+    cache: bool,
+    runner: Any,
+) -> Path:
+    """Run ``pipeline`` locally; returns the run's folder under the pipeline root."""
+    from kfp import local
+
+    root = Path(pipeline_root).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    before = set(root.iterdir())
+    local.init(
+        runner=runner or local.SubprocessRunner(use_venv=False),
+        pipeline_root=str(root),
+        enable_caching=cache,
+    )
+    if runner is None:
+        settings = subprocess_settings(settings or CompileSettings())
+    with tempfile.TemporaryDirectory() as tmp, _local_runner_quiet():
+        errors = os.path.join(tmp, "errors.txt")
+        os.environ[STEP_ERRORS_ENV] = errors
+        try:
+            pipeline.build(settings)(**arguments)
+        except RuntimeError as err:  # kfp.local: "... Inner task failed: 'resolve-model'."
+            raise StepFailed(_failure(str(err), errors)) from err
+        finally:
+            os.environ.pop(STEP_ERRORS_ENV, None)
+    new = [p for p in root.iterdir() if p not in before and p.name.startswith(pipeline.name)]
+    # "glasses" is a prefix of "glasses-scoring": the run folder is the one whose name then
+    # goes on with the run's time stamp
+    (run_dir,) = [
+        p for p in new if p.name[len(pipeline.name) + 1 : len(pipeline.name) + 2].isdigit()
+    ]
+    return run_dir
+
+
+STEP_ERRORS_ENV = "GLASSES_STEP_ERRORS"  # where a local step leaves its bad-input line
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _failure(message: str, errors: str) -> str:
+    """KFP's failure message in one line: the task that failed, and its own error if it was
+    bad input (a step's traceback is above it in the run's output otherwise)."""
+    plain = _ANSI.sub("", message)
+    task = re.search(r"Inner task failed: '([^']+)'", plain)
+    said = Path(errors).read_text().strip().splitlines() if os.path.exists(errors) else []
+    where = f"task {task.group(1)} failed" if task else plain.strip().splitlines()[-1]
+    return f"{where}: {said[-1]}" if said else f"{where} (its output is above)"
 
 
 def _task_dir(run_dir: Path, task: str) -> Path | None:
@@ -235,6 +296,10 @@ class ClusterError(Exception):
     """The KFP API could not be reached, or refused the request."""
 
 
+class StepFailed(Exception):
+    """A step of a local run failed; the message names the task and, for bad input, why."""
+
+
 @contextlib.contextmanager
 def kfp_api(host: str) -> Iterator[None]:
     """Connection failures and API refusals as one line naming the host, not a traceback."""
@@ -260,17 +325,22 @@ class Cluster:
     """A KFP cluster and how runs go there."""
 
     host: str
-    experiment: str = PIPELINE_NAME
+    experiment: str = TRAINING.name
     pipeline_root: str | None = None  # where artifacts go (gs://...); the cluster's default
     service_account: str = ""
     cache: bool = True
 
 
-def submit(cluster: Cluster, settings: CompileSettings, arguments: dict[str, Any]) -> str:
+def submit(
+    cluster: Cluster,
+    settings: CompileSettings,
+    arguments: dict[str, Any],
+    pipeline: Pipeline = TRAINING,
+) -> str:
     """Start a run now; returns its id. The backend's version is checked first."""
     client = _client(cluster.host)
     check_backend(cluster.host, backend_version(client))
-    with _compiled(settings) as package:
+    with _compiled(settings, pipeline) as package:
         run = client.create_run_from_pipeline_package(
             package,
             arguments=arguments,
@@ -283,18 +353,22 @@ def submit(cluster: Cluster, settings: CompileSettings, arguments: dict[str, Any
 
 
 def schedule(
-    cluster: Cluster, cron: str, settings: CompileSettings, arguments: dict[str, Any]
+    cluster: Cluster,
+    cron: str,
+    settings: CompileSettings,
+    arguments: dict[str, Any],
+    pipeline: Pipeline = TRAINING,
 ) -> str:
     """A recurring run on ``cron`` (five fields, or six with seconds), one at a time and no
     catch-up; returns its id."""
     cron = six_field_cron(cron)
     client = _client(cluster.host)
     check_backend(cluster.host, backend_version(client))
-    with _compiled(settings) as package:
+    with _compiled(settings, pipeline) as package:
         experiment = client.create_experiment(cluster.experiment)
         job = client.create_recurring_run(
             experiment_id=experiment.experiment_id,
-            job_name=f"{PIPELINE_NAME}-retraining",
+            job_name=pipeline.recurring_run,
             cron_expression=cron,
             max_concurrency=1,
             no_catchup=True,
@@ -308,9 +382,9 @@ def schedule(
 
 
 @contextlib.contextmanager
-def _compiled(settings: CompileSettings) -> Iterator[str]:
+def _compiled(settings: CompileSettings, pipeline: Pipeline) -> Iterator[str]:
     """The pipeline compiled into a temporary package file, what the KFP API takes."""
     with tempfile.TemporaryDirectory() as tmp:
-        package = os.path.join(tmp, DEFAULT_OUTPUT)
-        compile_pipeline(package, settings)
+        package = os.path.join(tmp, pipeline.default_output)
+        pipeline.compile(package, settings)
         yield package

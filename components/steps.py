@@ -38,11 +38,12 @@ def _component(func: Callable[..., Any]) -> Any:
 
 
 @_component
-def fingerprint_source(source: str) -> str:
-    """A digest of the source's file names and sizes: ingest's cache key."""
+def fingerprint_source(source: str, extra_labels: str) -> str:
+    """A digest of the source's (and the extra labels') file names and sizes: ingest's cache
+    key."""
     from glasses.data.ingest import source_fingerprint
 
-    return source_fingerprint(source)
+    return source_fingerprint(source, extra_labels)
 
 
 @_component
@@ -62,12 +63,14 @@ def ingest(
     test_fraction: float,
     seed: int,
     label_corrections: str,
+    extra_labels: str,
     audit: Input[Dataset],
     manifest: Output[Dataset],
 ) -> None:
-    """Validate the dataset and write manifest.csv with its split, applying the label
-    corrections file if one is given, then the audit's corrections.csv if ``audit`` holds an
-    audit (source_fingerprint is only part of the cache key)."""
+    """Validate the dataset and write manifest.csv with its split, adding the reviewed faces
+    of ``extra_labels`` if given, applying the label corrections file if one is given, then the
+    audit's corrections.csv if ``audit`` holds an audit (source_fingerprint is only part of
+    the cache key)."""
     from glasses import artifacts, storage
     from glasses.audit.audit import found
     from glasses.console import setup
@@ -79,7 +82,7 @@ def ingest(
         fixes.append(storage.join(audit.path, artifacts.CORRECTIONS))
     counts = run(
         source, manifest.path, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed,
-        label_corrections=fixes,
+        label_corrections=fixes, extra_labels=[extra_labels] if extra_labels else [],
     ).counts()  # fmt: skip
     manifest.metadata.update(
         {k: v for k, v in counts.items() if isinstance(v, int)} | {"source": source}
@@ -348,18 +351,62 @@ def score(
 
 
 @_component
+def score_new_faces(
+    model: Input[Model],
+    source: str,
+    uncertain_low: float,
+    uncertain_high: float,
+    accepted_output: str,
+    accept_only_healthy: bool,
+    review_output: str,
+    num_workers: int,
+    worker_index: int,
+    predictions: Output[Dataset],
+) -> None:
+    """One worker's share of a new batch: the faces of ``source`` the model has not scored
+    (by the ledger under ``review_output``; merge-scores writes the review files)."""
+    from glasses import storage
+    from glasses.console import setup
+    from glasses.run_page import pipeline_words
+    from glasses.scoring.score import LEDGER_DIR
+    from glasses.scoring.score import score as run
+
+    setup(tensorflow=True)  # our logging level; TensorFlow imported without its chatter
+    with pipeline_words({"num_workers": "num_score_workers", "model": "model_registry"}):
+        run(
+            model.path,
+            source,
+            predictions.path,
+            uncertain_low=uncertain_low,
+            uncertain_high=uncertain_high,
+            accepted_output=accepted_output or None,
+            accept_only_healthy=accept_only_healthy,
+            ledger=storage.join(review_output, LEDGER_DIR) if review_output else None,
+            num_workers=num_workers,
+            worker_index=worker_index,
+        )
+
+
+@_component
 def merge_scores(
     model: Input[Model],
     max_uncertain_share: float,
     max_drift: float,
+    review_output: str,
+    run_name: str,
     parts: Input[list[Dataset]],
     predictions: Output[Dataset],
     batch_health: Output[Metrics],
     batch_report: Output[HTML],
-) -> None:
-    """Gather every worker's parts: predictions.csv, score_report.json and the batch health
-    report, judged with these thresholds. Gathers only: no image decoded, no model loaded
-    (the model folder is where its reference profile is)."""
+    review: Output[HTML],
+    review_tasks: Output[Dataset],
+    summary: Output[Markdown],
+) -> bool:
+    """Gather every worker's parts: predictions.csv, score_report.json, the batch health
+    report judged with these thresholds, the uncertain faces as a review page and Label Studio
+    tasks (also to ``review_output``/``run_name`` if given), and the run's summary. Gathers
+    only: no image decoded, no model loaded (the model folder is where its reference profile
+    is). Returns whether the batch is healthy."""
     from glasses import parts as protocol
     from glasses import storage
     from glasses.console import setup
@@ -371,6 +418,40 @@ def merge_scores(
     for part in parts:
         storage.copy_tree(part.path, predictions.path)
     thresholds = Thresholds(max_uncertain_share=max_uncertain_share, max_drift=max_drift)
-    verdict = finish(predictions.path, thresholds, model=model.path)
+    folder = storage.join(review_output, run_name) if review_output else None
+    verdict = finish(predictions.path, thresholds, model=model.path, review_output=folder)
     verdict = protocol.gathered(verdict, predictions.path, "score")
-    show_scores(verdict, predictions, batch_health, batch_report)
+    show_scores(verdict, predictions, batch_health, batch_report, review, review_tasks, summary)
+    return bool(verdict["healthy"])
+
+
+@_component
+def resolve_model(model_registry: str) -> NamedTuple(  # type: ignore[valid-type]
+    "Outputs", [("model", str), ("version", str), ("run", str)]
+):
+    """The registry's latest model, before anything is scored: an empty or unreadable registry
+    fails here, in one line naming it. Also the run's name for its review folder (the UTC time:
+    every worker must use the same one, and only this step runs once per run)."""
+    from collections import namedtuple
+    from datetime import UTC, datetime
+
+    from glasses.console import setup
+    from glasses.model.registry import resolve
+    from glasses.run_page import pipeline_words
+
+    setup()  # our logging level, from pipeline.py --log-level
+    with pipeline_words({}):
+        published = resolve(model_registry, "model_registry")
+    print(f"resolve-model: {model_registry}: version {published.version} ({published.model})")
+    run = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
+    Outputs = namedtuple("Outputs", ["model", "version", "run"])
+    return Outputs(published.model, published.version, run)
+
+
+@_component
+def check_batch(healthy: bool, fail_on_drift: bool) -> None:
+    """Fail the run when the batch is unhealthy and ``fail_on_drift`` asks for it: after every
+    output is written, so the run page still shows why."""
+    if fail_on_drift and not healthy:
+        raise RuntimeError("the scored batch is unhealthy (see its batch report); fail_on_drift "
+                           "is set")  # fmt: skip

@@ -61,6 +61,8 @@ DESCRIPTIONS = {
     "model's reference.",
     "label_corrections": "CSV (id,label or Label Studio's export) or gs:// URI of label fixes "
     "for ingest; empty = none.",
+    "extra_labels": "Reviewed faces from outside the source: a CSV (uri,label, or Label Studio's "
+    "export of a scoring run's review tasks) or a folder/gs:// prefix of them; empty = none.",
     "audit": "Label audit: off, report (flag wrong-looking labels, publish the review page), or "
     "drop (also train on the labels it trusts).",
     "audit_folds": "Folds of the label audit (one model each).",
@@ -94,12 +96,15 @@ def glasses_pipeline(
     max_uncertain_share: float = defaults.MAX_UNCERTAIN_SHARE,
     max_drift: float = defaults.MAX_DRIFT,
     label_corrections: str = "",
+    extra_labels: str = "",
     audit: str = defaults.AUDIT_MODE,
     audit_folds: int = defaults.AUDIT_FOLDS,
     num_audit_workers: int = defaults.NUM_AUDIT_WORKERS,
 ) -> None:
     s = _SETTINGS.get()
-    fingerprint = configure(steps.fingerprint_source(source=source), s, caching=False)
+    fingerprint = configure(
+        steps.fingerprint_source(source=source, extra_labels=extra_labels), s, caching=False
+    )
     nothing = configure(steps.no_audit(), s).outputs["audit"]
     ingest_args = {
         "source": source,
@@ -108,6 +113,7 @@ def glasses_pipeline(
         "test_fraction": test_fraction,
         "seed": seed,
         "label_corrections": label_corrections,
+        "extra_labels": extra_labels,
     }
     manifest = configure(steps.ingest(**ingest_args, audit=nothing), s).outputs["manifest"]
     shards = _shard_fan_out(s, manifest=manifest, resolution=resolution, workers=num_shard_workers)
@@ -238,6 +244,8 @@ def _score_fan_out(
         model=model,
         max_uncertain_share=max_uncertain_share,
         max_drift=max_drift,
+        review_output="",  # the review files stay in the run's artifacts
+        run_name="",
         parts=dsl.Collected(part.outputs["predictions"]),
     )
     merged.set_display_name(f"predictions-{label}")

@@ -60,7 +60,7 @@ def test_id_label_csv_relabels_drops_and_rejects_by_line(tmp_path: Path) -> None
     }
     assert all(r["source"].startswith(str(fixes)) for r in fixed["rejected"])
     counts = document["counts"]
-    assert counts["label_source"] == {"given": 8, "corrected": 1, "dropped": 2}
+    assert counts["label_source"] == {"given": 8, "corrected": 1, "dropped": 2, "reviewed": 0}
     assert counts["rows_read"] == counts["accepted"] + counts["rejected_rows"] == 11
     # dropped rows stay visible in the manifest but out of the per-split counts
     assert sum(counts["per_split"].values()) == 9

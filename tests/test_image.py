@@ -153,7 +153,8 @@ def test_whole_dag_runs_in_containers(cpu_image: str, tmp_path: Path) -> None:
         [sys.executable, str(REPO / "pipeline.py"), "--run-local", "--runner", "docker",
          "--image", cpu_image, "--pipeline-root", str(root), "--source", str(root / "raw"),
          "--resolution", "64", "--max-trials", "1", "--tune-epochs", "1", "--epochs", "2",
-         "--min-accuracy", "0.0", "--max-regression", "1.0"],
+         "--min-accuracy", "0.0", "--max-regression", "1.0",
+         "--model-registry", str(root / "registry")],
         capture_output=True, text=True, timeout=900, cwd=REPO,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -167,3 +168,21 @@ def test_whole_dag_runs_in_containers(cpu_image: str, tmp_path: Path) -> None:
     with open(predictions) as f:
         assert len({row["id"] for row in csv.DictReader(f)}) == 8  # every unlabelled face
     assert "Found image" in result.stdout + result.stderr  # KFP ran our image, pulled nothing
+
+    # the scoring pipeline, in containers too, against the registry that run published
+    batch = root / "gan"
+    batch.mkdir()
+    for face in sorted((root / "raw").rglob("face-*.png"))[:10]:
+        (batch / f"new-{face.name}").write_bytes(face.read_bytes())
+    scored = subprocess.run(
+        [sys.executable, str(REPO / "pipeline.py"), "--pipeline", "scoring", "--run-local",
+         "--runner", "docker", "--image", cpu_image, "--pipeline-root", str(root),
+         "--model-registry", str(root / "registry"), "--source", str(batch),
+         "--review-output", str(root / "review")],
+        capture_output=True, text=True, timeout=600, cwd=REPO,
+    )  # fmt: skip
+    assert scored.returncode == 0, scored.stdout[-3000:] + scored.stderr[-3000:]
+    (score_report,) = root.glob("glasses-scoring-*/merge-scores/predictions/score_report.json")
+    counts = json.loads(score_report.read_text())["counts"]
+    assert (counts["listed"], counts["scored"], counts["rejected"]) == (10, 10, 0)
+    assert list((root / "review").glob("2*/label_studio_tasks.json"))

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+import components.training
 import glasses
 import pipeline
 from components import runners
@@ -80,7 +81,8 @@ def test_every_task_parameter_and_default(compiled: dict[str, Any]) -> None:
         "epochs": 30, "batch_size": 0, "min_accuracy": 0.85, "max_regression": 0.01,
         "uncertain_low": 0.4, "uncertain_high": 0.6, "model_registry": "", "score_source": "",
         "accepted_output": "", "num_shard_workers": 2, "num_score_workers": 2,
-        "max_uncertain_share": 0.15, "max_drift": 0.25, "label_corrections": "", "audit": "off",
+        "max_uncertain_share": 0.15, "max_drift": 0.25, "label_corrections": "",
+        "extra_labels": "", "audit": "off",
         "audit_folds": 5, "num_audit_workers": 5,
     }  # fmt: skip
     assert {k: v.get("defaultValue") for k, v in params.items() if k != "source"} == expected
@@ -232,11 +234,11 @@ def test_command_line_compile_config_and_errors(
     def record(path: str, settings: CompileSettings | None = None) -> None:
         compiled_with.append((path, settings))
 
-    monkeypatch.setattr(pipeline, "compile_pipeline", record)
+    monkeypatch.setattr(components.training, "compile_pipeline", record)
     out = str(tmp_path / "g.yaml")
     assert pipeline.main(["--compile", "--output", out, "--image", "my/img:1", "--gpus", "0"]) == 0
     assert compiled_with == [(out, CompileSettings(image="my/img:1", gpu=None))]
-    assert f"compiled to {out} (image my/img:1)" in capsys.readouterr().out
+    assert f"compiled the training pipeline to {out} (image my/img:1)" in capsys.readouterr().out
 
     config = tmp_path / "c.yaml"
     config.write_text("source: gs://b/raw\nepochs: 3\nbogus: 1\n")
@@ -326,7 +328,7 @@ def precompiled(compiled: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> No
         assert settings == CompileSettings()
         Path(path).write_text(compiled["text"])
 
-    monkeypatch.setattr(runners, "compile_pipeline", compile_)
+    monkeypatch.setattr(components.training, "compile_pipeline", compile_)
 
 
 def test_submit_and_schedule_send_what_kfp_needs(

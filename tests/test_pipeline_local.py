@@ -172,3 +172,90 @@ def test_audit_drop_mode_trains_and_evaluates_on_the_labels_it_trusts(
     metrics = metrics_of(run)
     assert metrics["flagged_faces"] == 0 and metrics["accuracy_unflagged"] == metrics["accuracy"]
     assert run.predictions is not None
+
+
+@pytest.fixture(scope="module")
+def gan_batch(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
+    """A folder where a GAN drops new faces (12 now), and 4 more that land later."""
+    raw = tmp_path_factory.mktemp("gan") / "raw"
+    synth.synth(str(raw), count=16, size=64, seed=12, unlabelled_fraction=0.0, workers=1)
+    faces = sorted(raw.rglob("face-*.png"))
+    batch = raw.parent / "batch"
+    batch.mkdir()
+    for i, face in enumerate(faces[:12]):
+        (batch / f"gan-{i:03d}.png").write_bytes(face.read_bytes())
+    return batch, faces[12:]
+
+
+@pytest.mark.slow
+def test_the_scoring_pipeline_scores_new_faces_and_reviews_flow_back_into_training(
+    first_run: tuple[LocalRun, Path], gan_batch: tuple[Path, list[Path]], tiny_source: Path,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """The production loop under the local runner: the registry's model scores a GAN batch,
+    the uncertain faces become review tasks, a second run scores only the faces that landed
+    since, and the reviewed faces join the next training run's data."""
+    import pipeline
+    from components.runners import run_scoring_local
+
+    _, registry = first_run
+    batch, later = gan_batch
+    version = json.loads((registry / "latest.json").read_text())["version"]
+    # a wide band: a 2-epoch model is unsure of many faces, so there is something to review
+    arguments = {"model_registry": str(registry), "source": str(batch),
+                 "review_output": str(tmp_path / "review"), "uncertain_low": 0.05,
+                 "uncertain_high": 0.95, "accepted_output": str(tmp_path / "accepted")}  # fmt: skip
+    first = run_scoring_local(arguments, str(tmp_path / "runs"))
+    report = json.loads((first.predictions / "score_report.json").read_text())
+    assert report["model_version"] == version
+    c = report["counts"]
+    assert (c["listed"], c["skipped"], c["scored"], c["rejected"]) == (12, 0, 12, 0)
+    with open(first.predictions / "predictions.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(r["id"] for r in rows) == [f"gan-{i:03d}.png" for i in range(12)]
+    unsure = {r["uri"] for r in rows if r["uncertain"] == "1"}
+    assert unsure, "the band is wide: some faces must be uncertain"
+    tasks = json.loads((first.run_dir / "merge-scores" / "review_tasks").read_text())
+    assert {t["data"]["image"] for t in tasks} == unsure  # exactly the uncertain faces
+    (folder,) = (tmp_path / "review").glob("2*")  # the run's own review folder, by its time
+    assert json.loads((folder / "label_studio_tasks.json").read_text()) == tasks
+    assert (first.run_dir / "merge-scores" / "review").read_text().startswith("<!doctype html>")
+    summary = first.summary.read_text()
+    assert version in summary and f"| 12 | 12 | {c['accepted']} | {len(unsure)} | 0 |" in summary
+    assert json.loads((first.predictions / "batch_report.json").read_text())["count"] == 12
+
+    for i, face in enumerate(later):  # more faces land; an hour later the schedule runs again
+        (batch / f"gan-{12 + i:03d}.png").write_bytes(face.read_bytes())
+    second = run_scoring_local(arguments, str(tmp_path / "runs"))
+    c = json.loads((second.predictions / "score_report.json").read_text())["counts"]
+    assert (c["listed"], c["skipped"], c["scored"], c["rejected"]) == (16, 12, 4, 0)
+
+    # a reviewer answers the first run's tasks (here: with the true labels); the export, as a
+    # uri,label file, goes to the next training run, whose shards hold the reviewed faces
+    with open(batch.parent / "raw" / "ground_truth.csv") as f:
+        truth = {int(r["id"]): r["true_label"] for r in csv.DictReader(f)}
+    faces = sorted((batch.parent / "raw").rglob("face-*.png"))
+    by_name = {f"gan-{i:03d}.png": truth[int(p.stem.split("-")[1])] for i, p in enumerate(faces)}
+    reviewed = tmp_path / "reviewed.csv"
+    answers = [(t["data"]["image"], by_name[Path(t["data"]["image"]).name]) for t in tasks]
+    reviewed.write_text("uri,label\n" + "".join(f"{uri},{label}\n" for uri, label in answers))
+    again = run_local({**TINY, "tuner": "none", "source": str(tiny_source),
+                       "extra_labels": str(reviewed)}, str(tmp_path / "retrain"))  # fmt: skip
+    ingested = json.loads(
+        (again.run_dir / "ingest" / "manifest" / "ingest_report.json").read_text()
+    )
+    assert ingested["extra_labels"]["added"] == len(tasks)
+    metadata = json.loads((again.run_dir / "merge-shards" / "shards" / "metadata.json").read_text())
+    labelled = sum(metadata["splits"][s]["records"] for s in ("train", "val", "test"))
+    assert labelled == 72 + len(tasks)  # tiny_source's 72 labelled faces and the reviewed ones
+
+    empty = tmp_path / "empty-registry"
+    empty.mkdir()
+    capsys.readouterr()
+    code = pipeline.main(["--pipeline", "scoring", "--run-local", "--model-registry",
+                          str(empty), "--source", str(batch), "--pipeline-root",
+                          str(tmp_path / "e")])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and err[-1].startswith("pipeline: error: task resolve-model failed: ")
+    assert f"model_registry {empty}: no model there" in err[-1]
+    assert not list((tmp_path / "e").glob("*/score-new-faces*"))  # nothing was scored

@@ -165,5 +165,58 @@ def test_bad_arguments(tmp_path: Path) -> None:
         score(model, source, str(tmp_path), num_workers=2, worker_index=2)
     with pytest.raises(InputError, match="no files"):
         score(model, str(tmp_path / "nothing"), str(tmp_path / "p"))
-    with pytest.raises(InputError, match=r"no model\.keras there"):  # before the source is read
+    no_model = r"no model there: neither a model folder train wrote \(no model\.keras\)"
+    with pytest.raises(InputError, match=no_model):  # before the source is read
         score(str(tmp_path), str(tmp_path / "nothing"), str(tmp_path / "p"))
+
+
+@pytest.mark.slow
+def test_a_ledger_scores_only_new_faces_and_the_uncertain_go_to_review(
+    trained_model: Path, messy_folder: Path, small_dataset: Path, tmp_path: Path
+) -> None:
+    """An hourly scoring of a growing folder: each run scores what the model has not, counts
+    balance per run (listed = skipped + scored + rejected), and the uncertain faces of the
+    run, the most uncertain first, are its Label Studio tasks; a registry is a model too."""
+    from glasses.model.registry import publish
+
+    published = publish(str(trained_model), str(tmp_path / "registry"))
+    led, model = str(tmp_path / "ledger"), str(tmp_path / "registry")
+
+    def run(name: str) -> dict:
+        score(model, str(messy_folder), str(tmp_path / name), part_size=16, workers=1, ledger=led)
+        return json.loads((tmp_path / name / "score_report.json").read_text())
+
+    first = run("hour-1")
+    assert first["model_version"] == published.version
+    assert (first["counts"]["listed"], first["counts"]["skipped"]) == (43, 0)
+    assert (first["counts"]["scored"], first["counts"]["rejected"]) == (40, 3)
+    rows = read_predictions(tmp_path / "hour-1")
+    tasks = json.loads((tmp_path / "hour-1" / "review" / "label_studio_tasks.json").read_text())
+    unsure = {r["uri"]: float(r["probability"]) for r in rows if r["uncertain"] == "1"}
+    assert unsure and {t["data"]["image"] for t in tasks} == set(unsure)
+    distance = [abs(t["data"]["p_glasses"] - 0.5) for t in tasks]
+    assert distance == sorted(distance)  # the most uncertain first
+    assert all(t["data"]["model_version"] == published.version for t in tasks)
+    assert all(t["data"]["given_label"] == "none (a new face)" for t in tasks)
+    page = (tmp_path / "hour-1" / "review" / "review.html").read_text()
+    assert f"{len(unsure)} of 40 faces uncertain" in page and page.count("<figure") == len(unsure)
+
+    faces = sorted((small_dataset / "faces-spring-2020" / "faces-spring-2020").glob("*.png"))
+    for i, face in enumerate(faces[40:45]):  # five new faces land, and one bad file
+        shutil.copy(face, messy_folder / f"new {i}.png")
+    (messy_folder / "broken.png").write_bytes(b"\x89PNG broken")
+    second = run("hour-2")
+    assert (second["counts"]["listed"], second["counts"]["skipped"]) == (49, 43)
+    assert (second["counts"]["scored"], second["counts"]["rejected"]) == (5, 1)
+    assert {r["id"] for r in read_predictions(tmp_path / "hour-2")} == {
+        f"new {i}.png" for i in range(5)
+    }
+
+    third = run("hour-3")  # nothing new: nothing scored, nothing lost
+    assert (third["counts"]["listed"], third["counts"]["skipped"]) == (49, 49)
+    assert third["counts"]["inputs"] == 0 and read_predictions(tmp_path / "hour-3") == []
+
+    (messy_folder / "gan 0.png").write_bytes(faces[46].read_bytes())  # rewritten in place
+    fourth = run("hour-4")
+    assert [r["id"] for r in read_predictions(tmp_path / "hour-4")] == ["gan 0.png"]
+    assert fourth["counts"]["skipped"] == 48

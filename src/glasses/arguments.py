@@ -59,6 +59,8 @@ HELP: dict[str, str] = {
     "test_fraction": "share of labelled rows for the test",
     "label_corrections": "CSV of id,label (0, 1 or drop), or Label Studio's CSV export of the "
     "audit's tasks; repeat for several (later files win)",
+    "extra_labels": "reviewed faces from outside the source: CSV of uri,label, Label Studio's "
+    "CSV export of a scoring run's review tasks, or a folder of such files; repeat for several",
     # shard
     "manifest": "manifest.csv written by ingest",
     "resolution": "side in pixels",
@@ -88,6 +90,10 @@ HELP: dict[str, str] = {
     "max_drift": "largest KS distance (or class-share difference) from the model's reference",
     "drift_p_value": "a drift counts only when its test's p-value is below this too",
     "accept_only_healthy": "copy to --accepted-output only once the whole batch is found healthy",
+    "ledger": "folder or gs:// prefix recording what each model scored: a folder's files this "
+    "model scored before are skipped (an hourly run over a growing folder scores new faces only)",
+    "review_output": "where the uncertain faces go as Label Studio tasks and a review page "
+    "(default: OUTPUT/review)",
 }
 
 

@@ -53,11 +53,14 @@ BATCH_REPORT = "batch_report.json"
 BATCH_PAGE = "batch_report.html"
 REGISTRY_LATEST = "latest.json"
 
+# ---- review queues: the audit's faces, and a scored batch's uncertain ones -----------------
+REVIEW_PAGE = "review.html"
+LABEL_STUDIO_TASKS = "label_studio_tasks.json"
+LABEL_STUDIO_CONFIG = "label_studio_config.xml"
+
 # ---- audit ----------------------------------------------------------------------------------
 LABEL_ISSUES = "label_issues.csv"
 AUDIT_REPORT = "audit_report.json"
-AUDIT_PAGE = "review.html"
-LABEL_STUDIO_TASKS = "label_studio_tasks.json"
-LABEL_STUDIO_CONFIG = "label_studio_config.xml"
+AUDIT_PAGE = REVIEW_PAGE
 CORRECTIONS = "corrections.csv"
 NO_AUDIT = "no_audit.json"  # in an audit folder that holds no audit (the pipeline's audit: off)

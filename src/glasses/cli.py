@@ -54,7 +54,13 @@ def _said_synth(s: Any, args: argparse.Namespace) -> str:
 
 
 def _said_ingest(report: Any, args: argparse.Namespace) -> str:
-    counts, fixes = report.counts(), report.corrections
+    counts, fixes, extra = report.counts(), report.corrections, report.extra_labels
+    reviewed = (
+        f"; extra labels: {extra['added']} reviewed faces added, {extra['repeated']} repeated, "
+        f"{extra['left_out']} left out, {len(extra['rejected'])} lines rejected"
+        if extra
+        else ""
+    )
     corrected = (
         f"; label corrections: {fixes['corrected']} relabelled, {fixes['dropped']} dropped, "
         f"{fixes['confirmed']} confirmed, {len(fixes['rejected'])} lines rejected"
@@ -64,7 +70,8 @@ def _said_ingest(report: Any, args: argparse.Namespace) -> str:
     return (
         f"{counts['rows_read']} rows read, {counts['accepted']} accepted "
         f"{json.dumps(counts['per_split'])}, {counts['rejected_rows']} rejected, "
-        f"{counts['orphan_images']} orphan images{corrected}; manifest: {report.manifest}"
+        f"{counts['orphan_images']} orphan images{reviewed}{corrected}; manifest: "
+        f"{report.manifest}"
     )
 
 
@@ -129,8 +136,9 @@ def _said_audit(report: Any, args: argparse.Namespace) -> str:
 
 def _said_score(s: Any, args: argparse.Namespace) -> str:
     done = "predictions.csv written" if s.complete else "waiting for other workers' parts"
+    skipped = f", {s.skipped} skipped (scored before, by the ledger)" if s.skipped else ""
     lines = [
-        f"{s.scored} faces scored ({s.uncertain} uncertain), {s.rejected} rejected in "
+        f"{s.scored} faces scored ({s.uncertain} uncertain), {s.rejected} rejected{skipped} in "
         f"{s.seconds:.1f}s; {done} ({args.output})"
     ]
     if s.healthy is not None:
@@ -174,7 +182,8 @@ COMMANDS = (
             tensorflow=True),
     Command("score", "probability of glasses for a batch of faces",
             "glasses.scoring.score:score", _said_score, tensorflow=True, status=_score_status,
-            help={"source": "image folder or gs:// prefix, manifest .csv, or shards",
+            help={"model": "model folder train wrote, or a registry (its latest model)",
+                  "source": "image folder or gs:// prefix, manifest .csv, or shards",
                   "output": "folder or gs:// prefix for predictions.csv",
                   "batch_size": "faces per model call",
                   "workers": "decoding processes (default: all cores)"}),

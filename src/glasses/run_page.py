@@ -20,6 +20,7 @@ from glasses.errors import InputError, SettingError
 from glasses.evaluation.evaluate import Evaluation
 from glasses.evaluation.metrics import thin_roc
 from glasses.pages.evaluation import summary_markdown
+from glasses.scoring import review as scoring_review
 
 HEADLINE = ("accuracy", "accuracy_unflagged", "loss", "roc_auc", "precision", "recall", "f1",
             "ece", "uncertain_fraction")  # fmt: skip
@@ -62,12 +63,19 @@ def show_evaluation(
 
 
 def show_scores(
-    verdict: dict[str, Any], predictions: Any, batch_health: Any, batch_report: Any
+    verdict: dict[str, Any],
+    predictions: Any,
+    batch_health: Any,
+    batch_report: Any,
+    review: Any,
+    review_tasks: Any,
+    summary: Any,
 ) -> None:
     """The score report's counts on the predictions, the batch health verdict as Metrics, its
-    page as HTML."""
+    page as HTML, the uncertain faces as a review page (HTML) and Label Studio tasks (a
+    Dataset to import), and the run in a few lines of Markdown."""
     report = json.loads(storage.read_text(storage.join(predictions.path, artifacts.SCORE_REPORT)))
-    predictions.metadata.update(report["counts"])
+    predictions.metadata.update(report["counts"] | {"model_version": report["model_version"]})
     batch_health.log_metric("healthy", float(bool(verdict["healthy"])))
     for key in ("glasses_share", "uncertain_share"):
         if verdict[key] is not None:
@@ -76,6 +84,26 @@ def show_scores(
         batch_health.log_metric(f"drift_{test['statistic']}", round(float(test["distance"]), 6))
     batch_health.metadata["reasons"] = "; ".join(verdict["reasons"]) or "none"
     storage.copy(storage.join(predictions.path, artifacts.BATCH_PAGE), batch_report.path)
+    folder = scoring_review.folder(predictions.path, report)
+    storage.copy(storage.join(folder, artifacts.REVIEW_PAGE), review.path)
+    storage.copy(storage.join(folder, artifacts.LABEL_STUDIO_TASKS), review_tasks.path)
+    storage.write_text(summary.path, score_summary(report, verdict))
+
+
+def score_summary(report: Mapping[str, Any], verdict: Mapping[str, Any]) -> str:
+    """A scoring run in a few lines: what came in, what became of it, with which model."""
+    c = report["counts"]
+    health = "healthy" if verdict["healthy"] else "UNHEALTHY: " + "; ".join(verdict["reasons"])
+    skipped = f" ({c['skipped']} more already scored by this model)" if c["skipped"] else ""
+    return (
+        f"### Scored batch: {health}\n\n"
+        f"| faces | scored | accepted | uncertain | rejected |\n"
+        f"| --- | --- | --- | --- | --- |\n"
+        f"| {c['inputs']}{skipped} | {c['scored']} | {c['accepted']} | {c['uncertain']} | "
+        f"{c['rejected']} |\n\n"
+        f"Model version `{report['model_version']}`; {report['review']['tasks']} faces to review "
+        f"(`{artifacts.LABEL_STUDIO_TASKS}`); source `{report['source']}`.\n"
+    )
 
 
 def show_audit(

@@ -37,6 +37,9 @@ class FileInfo:
 
     uri: str
     size: int
+    # which version of the file this is: the GCS object's generation, a local file's
+    # modification time in ns; a file rewritten in place gets another
+    version: str = ""
 
 
 def is_gcs(uri: str) -> bool:
@@ -173,7 +176,9 @@ def list_files(prefix: str, unreadable: list[tuple[str, str]] | None = None) -> 
         with _gcs_errors(prefix):
             blobs = _client().list_blobs(bucket, prefix=folder)
             found = [
-                FileInfo(f"{GCS_SCHEME}{bucket}/{b.name}", int(b.size or 0))
+                FileInfo(
+                    f"{GCS_SCHEME}{bucket}/{b.name}", int(b.size or 0), str(b.generation or "")
+                )
                 for b in blobs
                 if not b.name.endswith("/")
             ]
@@ -207,7 +212,8 @@ def _scan_local(
             if entry.is_dir():
                 yield from _scan_local(entry.path, listed, problems)
             elif entry.is_file():
-                yield FileInfo(entry.path, entry.stat().st_size)
+                info = entry.stat()
+                yield FileInfo(entry.path, info.st_size, str(info.st_mtime_ns))
             elif entry.is_symlink():
                 problems.append((entry.path, "broken symbolic link"))
         except OSError as err:

@@ -32,6 +32,7 @@ from glasses.data.manifest import (
     write_manifest,
 )
 from glasses.data.review import DROP
+from glasses.data.reviewed import ReviewedFaces, read_reviewed
 from glasses.data.tables import PLAIN_INTEGER, column, read_table
 from glasses.errors import SettingError, within
 
@@ -53,6 +54,7 @@ class IngestReport:
     ignored_images: list[dict[str, str]] = field(default_factory=list)
     csvs: list[str] = field(default_factory=list)
     corrections: dict[str, Any] = field(default_factory=dict)
+    extra_labels: dict[str, Any] = field(default_factory=dict)
 
     def reject(self, face_id: str, source: str, reason: str, *, row: bool = True) -> None:
         self.rejected.append({"id": face_id, "source": source, "reason": reason})
@@ -128,14 +130,18 @@ def ingest(
     test_fraction: float = defaults.TEST_FRACTION,
     seed: int = defaults.SEED,
     label_corrections: Sequence[str] = (),
+    extra_labels: Sequence[str] = (),
 ) -> IngestReport:
     """Validate ``source`` and write ``output``/manifest.csv and ``output``/ingest_report.json.
 
-    ``label_corrections``: files of corrected labels (``glasses.data.corrections``),
-    applied in order.
+    ``extra_labels``: files (or folders of them) of reviewed faces from outside the source
+    (glasses.data.reviewed), added as labelled rows; ``label_corrections``: files of corrected
+    labels (glasses.data.corrections), applied in order, to the source's rows and the
+    reviewed ones alike (the audit's corrections name both).
     """
     check_fractions(val_fraction, test_fraction)
     fixes = read_corrections(label_corrections) if label_corrections else None
+    reviewed = read_reviewed(extra_labels) if extra_labels else None
     if not storage.is_gcs(source):
         source = os.path.abspath(source)
     try:
@@ -184,10 +190,13 @@ def ingest(
         if face_id not in named:
             report.reject(str(face_id), info.uri, "image not named by any CSV row", row=False)
 
+    if reviewed is not None:
+        _add_reviewed(report, reviewed, seed, val_fraction, test_fraction)
     report.rows.sort(key=lambda r: r.id)
     if fixes is not None:
         _apply_corrections(report, fixes, list(label_corrections))
-    assert report.rows_read == len(report.rows) + report.rejected_rows
+    added = len(reviewed.faces) if reviewed is not None else 0
+    assert report.rows_read + added == len(report.rows) + report.rejected_rows
     _write(report, output, seed, val_fraction, test_fraction)
     if not report.rows:
         reasons = Counter(r["reason"].split(" (")[0] for r in report.rejected)
@@ -198,6 +207,20 @@ def ingest(
             "source",
         )
     return report
+
+
+def _add_reviewed(
+    report: IngestReport, reviewed: ReviewedFaces, seed: int, val_fraction: float,
+    test_fraction: float,
+) -> None:  # fmt: skip
+    """The reviewed faces as labelled rows, each in the split its id decides."""
+    for face in reviewed.faces:
+        split = assign_split(face.id, seed, val_fraction, test_fraction)
+        report.rows.append(ManifestRow(face.id, face.uri, face.label, split, "reviewed"))
+    report.extra_labels = reviewed.summary()
+    log.info("extra labels: %d reviewed faces added, %d repeated, %d left out, %d lines "
+             "rejected", len(reviewed.faces), reviewed.repeated, reviewed.left_out,
+             len(reviewed.rejected))  # fmt: skip
 
 
 def _apply_corrections(report: IngestReport, fixes: Corrections, files: list[str]) -> None:
@@ -286,6 +309,7 @@ def _write(
         "counts": report.counts(),
         "rejected": report.rejected,
         "label_corrections": report.corrections or None,
+        "extra_labels": report.extra_labels or None,
         "ignored_images": report.ignored_images,
     }
     storage.write_text(storage.join(output, INGEST_REPORT), json.dumps(document, indent=2) + "\n")
@@ -293,15 +317,26 @@ def _write(
     log.debug("ingest counts: %s", json.dumps(document["counts"]))
 
 
-def source_fingerprint(source: str) -> str:
-    """A digest of every file's name and size below ``source``: it changes when files are
-    added, removed or replaced by different-sized ones. The pipeline passes it to ingest so KFP's
-    cache reuses an earlier ingest only while the source is unchanged."""
-    try:
-        files = storage.list_files(source)
-    except FileNotFoundError as err:
-        raise SettingError(f"source {source}: nothing there ({err})", "source") from err
+def source_fingerprint(source: str, extra_labels: str = "") -> str:
+    """A digest of every file's name and size below ``source`` (and below ``extra_labels``, when
+    given): it changes when files are added, removed or replaced by different-sized ones. The
+    pipeline passes it to ingest so KFP's cache reuses an earlier ingest only while the source
+    and the reviews are unchanged."""
     h = hashlib.sha256()
-    for f in sorted(files, key=lambda f: f.uri):
-        h.update(f"{storage.relative(f.uri, source)}\t{f.size}\n".encode())
+    for name, root in (("source", source), ("extra_labels", extra_labels)):
+        if root:
+            h.update(f"{name}\n".encode())
+            for rel, size in _listing(name, root):
+                h.update(f"{rel}\t{size}\n".encode())
     return h.hexdigest()
+
+
+def _listing(name: str, root: str) -> list[tuple[str, int]]:
+    """(path below ``root``, size) of every file there; a single file is listed by its name."""
+    if root.lower().endswith(".csv") and storage.exists(root):
+        return [(storage.basename(root), len(storage.read_bytes(root)))]
+    try:
+        files = storage.list_files(root)
+    except FileNotFoundError as err:
+        raise SettingError(f"{name} {root}: nothing there ({err})", name) from err
+    return [(storage.relative(f.uri, root), f.size) for f in sorted(files, key=lambda f: f.uri)]

@@ -25,9 +25,10 @@ COLUMNS = ("id", "uri", "label", "split", "label_source")
 COLUMNS_V1 = COLUMNS[:4]
 SPLITS = ("train", "val", "test", "unlabelled")
 LABELLED_SPLITS = SPLITS[:3]
-# given (as the source's CSV says), corrected (by label corrections), or dropped (by them: the
-# row stays in the manifest so that nothing goes missing unseen; shard leaves it out)
-LABEL_SOURCES = ("given", "corrected", "dropped")
+# given (as the source's CSV says), corrected (by label corrections), dropped (by them: the
+# row stays in the manifest so that nothing goes missing unseen; shard leaves it out), or
+# reviewed (a face from outside the source, labelled by a person: glasses.data.reviewed)
+LABEL_SOURCES = ("given", "corrected", "dropped", "reviewed")
 
 
 @dataclass(frozen=True)

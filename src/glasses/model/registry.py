@@ -15,7 +15,7 @@ from typing import Any
 
 from glasses import storage
 from glasses.artifacts import METRICS, MODEL_FILE, REGISTRY_LATEST
-from glasses.errors import InputError
+from glasses.errors import InputError, SettingError
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,27 @@ def latest(registry: str) -> Published | None:
     if not isinstance(pointer, dict) or not {"version", "model"} <= set(pointer):
         raise InputError(f"{uri}: expected an object with 'version' and 'model'")
     return Published(str(pointer["version"]), str(pointer["model"]))
+
+
+def resolve(model: str, setting: str = "model") -> Published:
+    """``model`` as a model folder train wrote, or, if it is a registry, its latest model:
+    what a step that takes either scores with. Errors name the setting and the folder, before
+    anything is read from a source. A model folder's version is its folder's name."""
+    if storage.exists(storage.join(model, MODEL_FILE)):
+        return Published(storage.basename(model), model)
+    if storage.exists(storage.join(model, REGISTRY_LATEST)):
+        published = latest(model)
+        assert published is not None
+        if not storage.exists(storage.join(published.model, MODEL_FILE)):
+            raise InputError(f"{storage.join(model, REGISTRY_LATEST)}: its model "
+                             f"{published.model} has no {MODEL_FILE}")  # fmt: skip
+        return published
+    raise SettingError(
+        f"{setting} {model}: no model there: neither a model folder train wrote (no "
+        f"{MODEL_FILE}) nor a registry with a published model (no {REGISTRY_LATEST}; "
+        "a training run with model_registry set publishes one)",
+        setting,
+    )
 
 
 def publish(model: str, registry: str, metrics: dict[str, Any] | None = None) -> Published:

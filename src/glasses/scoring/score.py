@@ -45,12 +45,12 @@ from glasses.data.images import ImageRejected, load_described
 from glasses.data.manifest import SPLITS, read_manifest
 from glasses.data.shard_format import ShardMetadata, read_metadata
 from glasses.errors import InputError, SettingError, at_least
-from glasses.model import reference
+from glasses.model import reference, registry
 from glasses.model.decision import check_band, predicted, uncertain
 from glasses.model.predict import Predictor
 from glasses.pages import batch as batch_page
 from glasses.pages import plots
-from glasses.scoring import health
+from glasses.scoring import health, ledger, review
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,7 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".
 DECODE_CHUNK = 8  # images per task for a decoding process: small, so a part's tail is short
 FORMAT_VERSION = 2  # 2: parts also hold each face's input statistics
 STATS_SUFFIX = ".stats.csv"
+LEDGER_DIR = "ledger"  # below a scoring pipeline's review_output
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class ScoreInput:
     id: str
     uri: str
     name: str
+    key: str = ""  # a folder's file as listed (glasses.scoring.ledger.key_of), for the ledger
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class ScoreSummary:
     complete: bool
     healthy: bool | None = None  # the batch health verdict, once complete
     reasons: list[str] = field(default_factory=list)
+    skipped: int = 0  # files the ledger says this model scored before
 
 
 def _manifest_faces(manifest: str, split: str) -> list[ScoreInput]:
@@ -110,27 +113,39 @@ def _folder_faces(source: str) -> tuple[list[ScoreInput], list[str]]:
     for f in sorted(files, key=lambda f: f.uri):
         rel = storage.relative(f.uri, source)
         if rel.lower().endswith(IMAGE_EXTENSIONS):
-            faces.append(ScoreInput(rel, f.uri, rel))
+            faces.append(ScoreInput(rel, f.uri, rel, ledger.key_of(f)))
         elif not rel.startswith(parts.PARTS_DIR + "/"):
             ignored.append(rel)
     return faces, ignored
 
 
 def plan_parts(
-    source: str, split: str, part_size: int
-) -> tuple[list[Part], list[str], ShardMetadata | None]:
-    """(every part in global order, ignored non-image files, shard metadata if shards)."""
+    source: str, split: str, part_size: int, known: set[ledger.FileKey] | None = None
+) -> tuple[list[Part], list[str], ShardMetadata | None, int]:
+    """(every part in global order, ignored non-image files, shard metadata if shards, files
+    skipped); with ``known`` (a folder's files already scored, from the ledger), the parts
+    hold only the other files."""
     if storage.exists(storage.join(source, SHARD_METADATA)):
         metadata = read_metadata(source)
         if split not in metadata["splits"]:
             raise InputError(f"{source}: no split {split!r}; shards have {', '.join(SPLITS)}")
         names = metadata["splits"][split]["shards"]
-        return [Part(n.split(".")[0], shard=n) for n in names], [], metadata
+        if known is not None:
+            raise SettingError("ledger: only a folder of images can be scored a file at a time; "
+                               f"{source} holds shards", "ledger")  # fmt: skip
+        return [Part(n.split(".")[0], shard=n) for n in names], [], metadata, 0
     ignored: list[str] = []
     if source.endswith(".csv"):
+        if known is not None:
+            raise SettingError("ledger: only a folder of images can be scored a file at a time; "
+                               f"{source} is a manifest", "ledger")  # fmt: skip
         faces = _manifest_faces(source, split)
     else:
         faces, ignored = _folder_faces(source)
+    listed = len(faces)
+    if known is not None:
+        faces = [f for f, new in zip(faces, ledger.new_only([f.key for f in faces], known),
+                                     strict=True) if new]  # fmt: skip
     count = parts.count(len(faces), part_size)
     planned = [
         Part(
@@ -139,7 +154,7 @@ def plan_parts(
         )
         for i in range(count)
     ]
-    return planned, ignored, None
+    return planned, ignored, None, listed - len(faces)
 
 
 Decoded = tuple[np.ndarray, str] | str  # (pixels, size and mode) or why it was rejected
@@ -267,10 +282,18 @@ def score(
     max_pixels: int = defaults.MAX_PIXELS,
     thresholds: health.Thresholds | None = None,
     accept_only_healthy: bool = False,
+    ledger: str | None = None,
+    review_output: str | None = None,
 ) -> ScoreSummary:
-    """Score this worker's parts of ``source``; write predictions.csv, the score report and
-    the batch health report when all parts are done. With ``accept_only_healthy``, confident
-    faces are copied to ``accepted_output`` only once the whole batch is found healthy."""
+    """Score this worker's parts of ``source``; write predictions.csv, the score report, the
+    batch health report and the review queue when all parts are done.
+
+    ``model``: a model folder, or a registry (its latest model). With ``accept_only_healthy``,
+    confident faces are copied to ``accepted_output`` only once the whole batch is found
+    healthy. With ``ledger`` (glasses.scoring.ledger), a folder's files this model scored in
+    earlier runs are skipped, and this run's are recorded once it is complete. The uncertain
+    faces go to ``review_output`` (default: ``output``/review) as Label Studio tasks and a
+    review page."""
     thresholds = thresholds or health.Thresholds()
     check_band(uncertain_low, uncertain_high)
     parts.check_worker(num_workers, worker_index)
@@ -279,12 +302,11 @@ def score(
     if split != "all" and split not in SPLITS:
         raise SettingError(f"split must be one of {', '.join(SPLITS)} or all, got {split!r}",
                            "split")  # fmt: skip
-    if not storage.exists(storage.join(model, MODEL_FILE)):  # before reading any source
-        raise SettingError(
-            f"model {model}: no {MODEL_FILE} there (is it a folder train wrote?)", "model"
-        )
+    published = registry.resolve(model)  # before reading any source
+    model = published.model
     start = time.perf_counter()
-    planned, ignored, metadata = plan_parts(source, split, part_size)
+    known = ledger_entries(ledger, model) if ledger else None
+    planned, ignored, metadata, skipped = plan_parts(source, split, part_size, known)
     decoders = 1 if metadata is not None else max(1, workers or os.cpu_count() or 1)
     decoder = _Decoder(decoders, max_pixels)  # its processes start while the model loads
     try:
@@ -303,7 +325,11 @@ def score(
         digests = {p.name: _part_digest(p, settings, metadata) for p in planned}
         context = {"source": source, "model": model, "band": settings["band"],
                    "accepted_output": accepted_output or "",
-                   "accept_only_healthy": accept_only_healthy, "ignored": ignored}  # fmt: skip
+                   "accept_only_healthy": accept_only_healthy, "ignored": ignored,
+                   "model_version": model_version(published, predictor.digest),
+                   "model_digest": predictor.digest,
+                   "ledger": ledger or "", "skipped": skipped,
+                   "review_output": review_output or ""}  # fmt: skip
         parts.Plan("score", list(digests.items()), context).write(output)
         mine = parts.mine(planned, num_workers, worker_index)
         done = {p.name: parts.finished(output, p.name, digests[p.name], _data(output, p.name))
@@ -342,7 +368,22 @@ def score(
         complete=verdict is not None,
         healthy=None if verdict is None else verdict["healthy"],
         reasons=[] if verdict is None else list(verdict["reasons"]),
+        skipped=skipped,
     )
+
+
+def ledger_entries(ledger_uri: str, model: str) -> set[ledger.FileKey]:
+    """The files the model in ``model`` already scored, by the digest of its weights."""
+    digest = hashlib.sha256(storage.read_bytes(storage.join(model, MODEL_FILE))).hexdigest()
+    return ledger.seen(ledger_uri, digest)
+
+
+def model_version(published: registry.Published, digest: str) -> str:
+    """What the review tasks and the run summary call the model: a registry's version (it
+    ends in its weights' digest), or a model folder's name and its digest."""
+    short = digest[:10]
+    return published.version if published.version.endswith(short) else (
+        f"{published.version}@{short}")  # fmt: skip
 
 
 def _part_size(part: Part, metadata: ShardMetadata | None, split: str) -> int:
@@ -368,7 +409,7 @@ def _part_digest(part: Part, settings: dict[str, Any], metadata: ShardMetadata |
     if part.shard:
         h.update(f"shard|{part.shard}|{json.dumps(metadata, sort_keys=True)}".encode())
     for f in part.faces:
-        h.update(f"\n{f.id},{f.uri}".encode())
+        h.update(f"\n{f.id},{f.uri},{f.key}".encode())
     return h.hexdigest()
 
 
@@ -413,6 +454,8 @@ def _write_part(
     storage.write_text(rows_uri, buf.getvalue())
     storage.write_text(stats_uri, stats_buf.getvalue())
     sidecar = {"part": part.name, "digest": digest, "counts": counts, "rejected": rejected}
+    if any(f.key for f in part.faces):  # what the ledger records once the run is complete
+        sidecar["keys"] = [f.key for f in part.faces]
     parts.write_sidecar(output, part.name, sidecar)
     return sidecar
 
@@ -455,19 +498,25 @@ def _check_shards(
 
 
 def finish(
-    output: str, thresholds: health.Thresholds | None = None, model: str | None = None
+    output: str,
+    thresholds: health.Thresholds | None = None,
+    model: str | None = None,
+    review_output: str | None = None,
 ) -> dict[str, Any] | None:
     """predictions.csv, score_report.json and the batch health report, once every part of the
     plan is done (None before). Built from the parts' rows alone, so K workers give what one
     gives, and a gathering step needs only ``output``: no source, no settings, no model loaded
     (``model`` only says where the reference profile is, if the workers' path is not valid
-    here). ``thresholds`` judge the batch and may differ from the workers'."""
+    here). ``thresholds`` judge the batch and may differ from the workers'; ``review_output``,
+    if given, is where the review files go instead of where the workers said."""
     thresholds = thresholds or health.Thresholds()
     plan = parts.Plan.read(output, "score")
     sidecars = parts.collect(output, plan, lambda name: _data(output, name))
     if sidecars is None:
         return None
     context = plan.context
+    if review_output:
+        context = {**context, "review_output": review_output}
     names = [name for name, _ in plan.parts]
     model = model or context["model"]
     source, accepted_output = context["source"], context["accepted_output"] or None
@@ -498,16 +547,38 @@ def finish(
     storage.write_text(storage.join(output, BATCH_REPORT), json.dumps(verdict, indent=1))
     page = batch_page.render(verdict, _batch_figures(verdict, rows[0]))
     storage.write_text(storage.join(output, BATCH_PAGE), page)
+    skipped = int(context.get("skipped", 0))
     report = {
         "source": source,
         "model": model,
+        "model_version": context.get("model_version", ""),
         "uncertain_band": context["band"],
-        "counts": counts,
+        # listed = skipped (scored by this model in an earlier run) + inputs
+        "counts": {"listed": counts["inputs"] + skipped, "skipped": skipped, **counts},
         "rejected": [r for s in sidecars for r in s["rejected"]],
         "ignored_files": context["ignored"],
+        "healthy": verdict["healthy"],
+        "review": review.write(output, context, rows[0], counts),
+        "ledger": _record(context, sidecars, rows[0]),
     }
     storage.write_text(storage.join(output, SCORE_REPORT), json.dumps(report, indent=2) + "\n")
     return verdict
+
+
+def _record(
+    context: dict[str, Any], sidecars: list[dict[str, Any]], rows: Sequence[Sequence[str]]
+) -> str | None:
+    """This run's files in the ledger, once complete: each scored or rejected."""
+    if not context.get("ledger"):
+        return None
+    rejected = {r["uri"] for s in sidecars for r in s["rejected"]}
+    keys = [k for s in sidecars for k in s.get("keys", [])]
+    entries = []
+    for key in keys:
+        file = ledger.parse_key(key)
+        entries.append((file, "rejected" if file[0] in rejected else "scored"))
+    assert len(entries) == len(rows) + len(rejected)
+    return ledger.record(context["ledger"], context["model_digest"], entries)
 
 
 def _parse_rows(

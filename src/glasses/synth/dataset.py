@@ -70,7 +70,7 @@ def _write_faces(
     for truth in truths:
         image = render_face(seed, truth, size, style)
         storage.write_bytes(storage.join(out, IMAGE_DIR, f"face-{truth.id}.png"), encode_png(image))
-        drawn = image if size == defaults.RESOLUTION else None
+        drawn = image if size == noise.HARDNESS_RESOLUTION else None
         hardness.append(noise.hardness(seed, truth, style, drawn=drawn))
     return hardness
 
