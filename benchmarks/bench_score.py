@@ -4,7 +4,10 @@ On realistic 1024 px PNGs from ``glasses synth``:
 (a) decode-only rates of the same files, one process (see decode_rates.py);
 (b) ``score`` of a folder of those files, images/s with 1 decoding process and with every core,
     per core divided by Pillow's decode-only rate (goal >= 1.35);
-(c) ``score`` of the same faces from 64 px shards (no decoding): images/s.
+(c) ``score`` of the same faces from 64 px shards (no decoding): images/s;
+(d) an hourly scoring of a growing folder: with a ledger, the run after 5 % more faces landed
+    against the run that scored them all (goal: the new faces' share of the time, start-up
+    aside).
 Start-up (model load, spawning the decoders, tracing) costs about a second: the batch is
 large enough for that to be a few percent, as it is for a real batch of GAN faces.
 Each score run is timed in a fresh process with TensorFlow already imported; model loading,
@@ -34,24 +37,32 @@ RES = 64
 _MEASURE = """
 import json, sys, time
 from glasses.scoring.score import score
-model, source, out, workers, split = sys.argv[1:6]
+model, source, out, workers, split, ledger = sys.argv[1:7]
 t = time.perf_counter()
-s = score(model, source, out, workers=int(workers), split=split)
+s = score(model, source, out, workers=int(workers), split=split, ledger=ledger or None)
 print(json.dumps({"seconds": time.perf_counter() - t, "scored": s.scored}))
 """
 
 
 def _score_run(model: str, source: str, out: str, workers: int, split: str) -> float:
     """images/s of one score run in a fresh process (TensorFlow imported before timing)."""
+    seconds, scored = _timed(model, source, out, workers, split)
+    return scored / seconds
+
+
+def _timed(
+    model: str, source: str, out: str, workers: int, split: str, ledger: str = ""
+) -> tuple[float, int]:
+    """(seconds, faces scored) of one score run in a fresh process."""
     code = "import tensorflow, keras\n" + _MEASURE
     result = subprocess.run(
-        [sys.executable, "-c", code, model, source, out, str(workers), split],
+        [sys.executable, "-c", code, model, source, out, str(workers), split, ledger],
         capture_output=True,
         text=True,
         check=True,
     )
     figures = json.loads(result.stdout.strip().splitlines()[-1])
-    return float(figures["scored"] / figures["seconds"])
+    return float(figures["seconds"]), int(figures["scored"])
 
 
 def _save_model(path: Path) -> None:
@@ -85,6 +96,16 @@ def main() -> None:
         shard(str(tmp / "ingested" / "manifest.csv"), str(tmp / "shards"), resolution=RES)
         from_shards = _score_run(str(model), str(tmp / "shards"), str(tmp / "ps"), 1, "train")
 
+        ledger = str(tmp / "ledger")
+        full, _ = _timed(str(model), str(faces), str(tmp / "h1"), cores, "unlabelled", ledger)
+        landed = faces / "landed"
+        landed.mkdir()
+        new = len(files) * COPIES // 20  # 5 % more faces
+        for k in range(new):
+            os.link(files[k % len(files)], landed / f"new-{k}.png")
+        hourly, scored = _timed(str(model), str(faces), str(tmp / "h2"), cores, "unlabelled",
+                                ledger)  # fmt: skip
+
     print(f"score: {COUNT * COPIES} synthetic 1024 px PNGs ({COUNT} faces x {COPIES} names) -> "
           f"{RES} px, default model, {cores} cores")  # fmt: skip
     print("(a) the same files, 1 process:           rate          / Pillow")
@@ -95,6 +116,10 @@ def main() -> None:
     print(f"                                        {every / cores / decode_rate:7.2f} "
           f"({cores} processes; goal >= 1.35)")  # fmt: skip
     print(f"(c) score from {RES} px shards:            {from_shards:7.1f} images/s")
+    print(f"(d) hourly, with a ledger: all {COUNT * COPIES} faces {full:6.1f} s; {new} landed "
+          f"since: {hourly:6.1f} s, {scored} scored")  # fmt: skip
+    print(f"    the second run / the first:         {hourly / full:7.2f} "
+          f"(the new faces' share: {new / (COUNT * COPIES + new):.2f})")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -57,7 +57,9 @@ def test_resolve_takes_a_model_folder_or_a_registry_and_names_an_empty_one(tmp_p
     assert resolve(str(registry)).version == "v1"
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(SettingError, match=rf"model_registry {empty}: no model there") as err:
+    with pytest.raises(
+        SettingError, match=rf"model_registry {empty}: no model\.keras \(not a folder"
+    ) as err:
         resolve(str(empty), "model_registry")
     assert err.value.settings == ("model_registry",)
     (registry / "latest.json").write_text("{not json")

@@ -257,5 +257,8 @@ def test_the_scoring_pipeline_scores_new_faces_and_reviews_flow_back_into_traini
                           str(tmp_path / "e")])  # fmt: skip
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and err[-1].startswith("pipeline: error: task resolve-model failed: ")
-    assert f"model_registry {empty}: no model there" in err[-1]
+    assert (
+        f"model_registry {empty}: no model.keras (not a folder train wrote) and no latest.json"
+        in err[-1]
+    )
     assert not list((tmp_path / "e").glob("*/score-new-faces*"))  # nothing was scored

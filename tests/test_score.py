@@ -165,7 +165,7 @@ def test_bad_arguments(tmp_path: Path) -> None:
         score(model, source, str(tmp_path), num_workers=2, worker_index=2)
     with pytest.raises(InputError, match="no files"):
         score(model, str(tmp_path / "nothing"), str(tmp_path / "p"))
-    no_model = r"no model there: neither a model folder train wrote \(no model\.keras\)"
+    no_model = r"no model\.keras \(not a folder train wrote\) and no latest\.json"
     with pytest.raises(InputError, match=no_model):  # before the source is read
         score(str(tmp_path), str(tmp_path / "nothing"), str(tmp_path / "p"))
 
@@ -220,3 +220,21 @@ def test_a_ledger_scores_only_new_faces_and_the_uncertain_go_to_review(
     fourth = run("hour-4")
     assert [r["id"] for r in read_predictions(tmp_path / "hour-4")] == ["gan 0.png"]
     assert fourth["counts"]["skipped"] == 48
+
+
+def test_the_review_page_shows_the_most_uncertain_and_the_tasks_hold_all(tmp_path: Path) -> None:
+    """A whole batch uncertain (an untrained or drifted model): the page decodes only the
+    PAGE_FACES most uncertain faces' images; every uncertain face is a task."""
+    from glasses.scoring import review
+
+    rows = [[f"f{k}.png", str(tmp_path / f"f{k}.png"), f"{0.45 + k / 10000:.6f}", "0", "1"]
+            for k in range(review.PAGE_FACES + 30)]  # fmt: skip
+    context = {"band": [0.4, 0.6], "model_version": "v1"}
+    counts = {"scored": len(rows), "uncertain": len(rows)}
+    said = review.write(str(tmp_path / "out"), context, rows, counts)
+    folder = review.folder(str(tmp_path / "out"), {"review": said})
+    tasks = json.loads((Path(folder) / "label_studio_tasks.json").read_text())
+    assert len(tasks) == len(rows) and tasks[0]["data"]["image"].endswith(f"f{len(rows) - 1}.png")
+    page = (Path(folder) / "review.html").read_text()
+    assert page.count("<figure") == review.PAGE_FACES
+    assert f"the {review.PAGE_FACES} most uncertain; the tasks hold all {len(rows)}" in page

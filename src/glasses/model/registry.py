@@ -51,10 +51,11 @@ def resolve(model: str, setting: str = "model") -> Published:
             raise InputError(f"{storage.join(model, REGISTRY_LATEST)}: its model "
                              f"{published.model} has no {MODEL_FILE}")  # fmt: skip
         return published
+    # the setting's name is the only bare "model" in the message: each front end renames it
     raise SettingError(
-        f"{setting} {model}: no model there: neither a model folder train wrote (no "
-        f"{MODEL_FILE}) nor a registry with a published model (no {REGISTRY_LATEST}; "
-        "a training run with model_registry set publishes one)",
+        f"{setting} {model}: no {MODEL_FILE} (not a folder train wrote) and no "
+        f"{REGISTRY_LATEST} (not a registry anything was published to: a training run with "
+        "its registry set publishes there)",
         setting,
     )
 

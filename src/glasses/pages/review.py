@@ -129,12 +129,18 @@ def render_batch(queue: Sequence[ReviewItem], summary: Mapping[str, Any]) -> str
     (``summary``: the run's counts, its model and band)."""
     counts = summary["counts"]
     low, high = summary["uncertain_band"]
+    shown = (
+        f" The page shows the {len(queue)} most uncertain; the tasks hold all "
+        f"{counts['uncertain']}."
+        if len(queue) < counts["uncertain"]
+        else ""
+    )
     return f"""{head("glasses: faces to review")}
 {STYLE}
 <h1>Scored batch: {counts["uncertain"]} of {counts["scored"]} faces uncertain</h1>
 <p id="summary">Model <code>{html.escape(str(summary["model_version"]))}</code> gave these faces a
 probability of glasses between {low} and {high}: it cannot tell, so they were not accepted.
-They are shown the most uncertain first. Import <code>label_studio_tasks.json</code> into
+They are shown the most uncertain first.{shown} Import <code>label_studio_tasks.json</code> into
 Label Studio (labelling config: <code>label_studio_config.xml</code>); its CSV export, passed
 to <code>glasses ingest --extra-labels</code> (or the training pipeline's
 <code>extra_labels</code>), makes them training faces.</p>

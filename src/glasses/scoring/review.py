@@ -15,6 +15,9 @@ from glasses.data.review import LABEL_CONFIG, ReviewItem, label_studio_task
 from glasses.pages import review as review_page
 
 REVIEW_DIR = "review"  # below a score run's output, unless review_output says elsewhere
+# the page shows the most uncertain faces only: each thumbnail decodes its original image, and
+# an untrained or drifted model can leave a whole batch uncertain (the tasks hold them all)
+PAGE_FACES = 32
 
 
 def review_queue(rows: Sequence[Sequence[str]], band: Sequence[float]) -> list[ReviewItem]:
@@ -38,7 +41,8 @@ def write(
     storage.write_text(storage.join(where, LABEL_STUDIO_TASKS), json.dumps(tasks, indent=1) + "\n")
     storage.write_text(storage.join(where, LABEL_STUDIO_CONFIG), LABEL_CONFIG)
     summary = {"counts": counts, "uncertain_band": context["band"], "model_version": version}
-    storage.write_text(storage.join(where, REVIEW_PAGE), review_page.render_batch(queue, summary))
+    page = review_page.render_batch(queue[:PAGE_FACES], summary)
+    storage.write_text(storage.join(where, REVIEW_PAGE), page)
     # "" when below the output, so K workers' output is byte for byte one worker's
     return {"review_output": context.get("review_output") or "", "tasks": len(tasks)}
 
