@@ -125,7 +125,7 @@ GROUPS = {"audited": "audited", "audit_runs": "dag", "first_run": "dag", "noisy_
           "instance_noisy_shards": "instance", "trained_model": "trained",
           "train_shards": "trained"}  # fmt: skip
 TENSORFLOW_MODULES = {"test_model", "test_noisy_labels", "test_train", "test_shard",
-                      "test_audit", "test_tune"}  # fmt: skip
+                      "test_audit", "test_tune", "test_faults"}  # fmt: skip
 # KFP calls inspect.stack() for every resource it sets on a task, which costs several times
 # more once TensorFlow's thousands of modules are loaded: the tests that compile the DAG run
 # first, before any test imports TensorFlow

@@ -6,14 +6,34 @@ laptop folder and on a bucket. Only this module imports google-cloud-storage.
 Writes are all-or-nothing at the final name: locally we write a hidden temporary file beside the
 target and ``os.replace`` it; on GCS an object only becomes visible when its upload finishes (an
 interrupted upload leaves nothing), so the data is spooled to a local temporary file and uploaded
-in one request once the writer closes without error. Transient GCS errors are retried by the
-client's own ``DEFAULT_RETRY`` policy, which its download, upload and list calls apply.
+once the writer closes without error.
+
+Which call retries how, on GCS (google-cloud-storage's own machinery, ``DEFAULT_RETRY``:
+429, 5xx, resets and timeouts, exponential backoff with jitter for up to 120 s):
+
+- reads (``download_as_bytes``, ``exists``, listings page by page): ``DEFAULT_RETRY``; a download
+  cut short is detected (its length, and its checksum where the server sends one) and retried;
+- writes (``upload_from_*``, small ones in one request, large ones as resumable uploads that
+  go on from the last byte the server has): ``DEFAULT_RETRY``, the client's default since 3.0.
+  A write that landed but whose answer was lost is written again with the same bytes: every
+  object glasses writes is whole and the same on a retry (a part, a report, a ledger run), so
+  no write here needs ``if_generation_match`` to stay correct;
+- server-side copies and deletes: ``DEFAULT_RETRY`` asked for explicitly (the client retries a
+  copy only with a generation precondition; copying the same source again gives the same
+  object, and deleting what a lost answer already deleted is "not found", which is fine).
+
+What the retries cannot carry (a 403, a missing bucket, a network down past the deadline) ends
+in one error naming the URI. A retry's jittered sleep draws from Python's ``random``; every call
+here leaves that stream as it found it, so a retry cannot change what a seeded step draws next
+(Keras seeds its layers from it: a model trained over a flaky network came out different).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import random
+import re
 import shutil
 import tempfile
 import uuid
@@ -67,19 +87,20 @@ def split_gcs(uri: str) -> tuple[str, str]:
     return bucket, name
 
 
-_client_cache: dict[int, gcs.Client] = {}
+_client_cache: dict[tuple[int, str], gcs.Client] = {}
 
 
 def _client() -> gcs.Client:
-    """One client per process: clients hold sockets that must not be shared across a fork."""
-    pid = os.getpid()
-    client = _client_cache.get(pid)
+    """One client per process (clients hold sockets that must not be shared across a fork)
+    and per endpoint (tests point ``STORAGE_EMULATOR_HOST`` at a faulty proxy and back)."""
+    key = (os.getpid(), os.environ.get("STORAGE_EMULATOR_HOST", ""))
+    client = _client_cache.get(key)
     if client is None:
         from google.cloud import storage as gcs_module
 
         client = gcs_module.Client()
         _client_cache.clear()
-        _client_cache[pid] = client
+        _client_cache[key] = client
     return client
 
 
@@ -90,19 +111,41 @@ def _blob(uri: str) -> Any:
     return _client().bucket(bucket).blob(name)
 
 
+def _retry() -> Any:
+    from google.cloud.storage.retry import DEFAULT_RETRY
+
+    return DEFAULT_RETRY
+
+
+def _reason(err: Any) -> str:
+    """The server's own words: an upload's error carries the whole answer, JSON and all."""
+    found = re.search(r'"message":\s*"((?:[^"\\]|\\.)*)"', err.message or "")
+    return found.group(1) if found else str(err.message)
+
+
 @contextlib.contextmanager
 def _gcs_errors(uri: str) -> Iterator[None]:
-    """Turn the client's exceptions into ones that name the URI and need no GCS knowledge."""
+    """Turn the client's exceptions into ones that name the URI and need no GCS knowledge, and
+    leave Python's random stream as it was (module docstring)."""
+    import requests  # type: ignore[import-untyped]
     from google.api_core import exceptions as gexc
+    from google.cloud.storage import exceptions as media
 
+    state = random.getstate()
     try:
         yield
     except gexc.NotFound as err:
         raise FileNotFoundError(f"{uri}: not found") from err
     except gexc.Forbidden as err:
-        raise PermissionError(f"{uri}: access denied ({err.message})") from err
+        raise PermissionError(f"{uri}: access denied ({_reason(err)})") from err
+    except gexc.RetryError as err:
+        raise StorageError(f"{uri}: still failing after retries: {err.cause}") from err
     except gexc.GoogleAPICallError as err:
-        raise StorageError(f"{uri}: {err.message}") from err
+        raise StorageError(f"{uri}: {_reason(err)}") from err
+    except (requests.RequestException, media.InvalidResponse, media.DataCorruption) as err:
+        raise StorageError(f"{uri}: {type(err).__name__}: {err}") from err
+    finally:
+        random.setstate(state)
 
 
 def exists(uri: str) -> bool:
@@ -173,15 +216,18 @@ def list_files(prefix: str, unreadable: list[tuple[str, str]] | None = None) -> 
     if is_gcs(prefix):
         bucket, name = split_gcs(prefix)
         folder = name.rstrip("/") + "/" if name else ""
-        with _gcs_errors(prefix):
-            blobs = _client().list_blobs(bucket, prefix=folder)
-            found = [
-                FileInfo(
-                    f"{GCS_SCHEME}{bucket}/{b.name}", int(b.size or 0), str(b.generation or "")
-                )
-                for b in blobs
-                if not b.name.endswith("/")
-            ]
+        try:
+            with _gcs_errors(prefix):
+                blobs = _client().list_blobs(bucket, prefix=folder)
+                found = [
+                    FileInfo(
+                        f"{GCS_SCHEME}{bucket}/{b.name}", int(b.size or 0), str(b.generation or "")
+                    )
+                    for b in blobs
+                    if not b.name.endswith("/")
+                ]
+        except FileNotFoundError:  # a listing is only ever "not found" for want of its bucket
+            raise FileNotFoundError(f"{prefix}: there is no bucket {bucket}") from None
         if not found:
             raise FileNotFoundError(f"{prefix}: no files found")
         return sorted(found, key=lambda f: f.uri)
@@ -225,7 +271,7 @@ def delete(uri: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         if is_gcs(uri):
             with _gcs_errors(uri):
-                _blob(uri).delete()
+                _blob(uri).delete(retry=_retry())
         else:
             os.remove(uri)
 
@@ -238,7 +284,10 @@ def copy(src: str, dst: str) -> None:
         client = _client()
         with _gcs_errors(src):
             client.bucket(src_bucket).copy_blob(
-                client.bucket(src_bucket).blob(src_name), client.bucket(dst_bucket), dst_name
+                client.bucket(src_bucket).blob(src_name),
+                client.bucket(dst_bucket),
+                dst_name,
+                retry=_retry(),
             )
         return
     if not is_gcs(src) and not is_gcs(dst):

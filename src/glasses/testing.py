@@ -1,16 +1,27 @@
-"""A real GCS-API server on loopback for tests and benchmarks (needs the dev extra).
+"""A real GCS-API server on loopback for tests and benchmarks (needs the dev extra), and a
+proxy in front of it that fails as networks and object stores do (:class:`FaultyStore`).
 
-google-cloud-storage talks to it when ``STORAGE_EMULATOR_HOST`` is set, so the code under test
+google-cloud-storage talks to them when ``STORAGE_EMULATOR_HOST`` is set, so the code under test
 makes the same HTTP calls it makes against Google; subprocesses inherit the variable.
 """
 
 from __future__ import annotations
 
 import contextlib
+import http.client
+import json
 import os
+import random
 import socket
+import struct
+import threading
+import time
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 
 def _free_port() -> int:
@@ -48,3 +59,174 @@ def gcs_emulator(bucket: str) -> Iterator[str]:
         else:
             os.environ["STORAGE_EMULATOR_HOST"] = previous
         server.stop()
+
+
+@dataclass
+class FaultLog:
+    """What a :class:`FaultyStore` answered: every request's method, path and fault (or "")."""
+
+    requests: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def faults(self) -> list[tuple[str, str, str]]:
+        return [r for r in self.requests if r[2]]
+
+    def counts(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for _, _, kind in self.faults:
+            found[kind] = found.get(kind, 0) + 1
+        return found
+
+
+FAULT_KINDS = ("429", "503", "reset", "short", "stall")
+
+
+class FaultyStore:
+    """A loopback HTTP proxy in front of a GCS-API server that misbehaves as networks and
+    object stores do, on a seeded schedule: for a ``rate`` share of requests it answers 429 or
+    503 without passing the request on, or passes it on and then resets the connection halfway
+    through the answer ("reset"), or sends the answer's headers and half its body and closes
+    ("short": a download cut short), or waits before answering ("stall"). Requests naming an
+    object that contains one of ``forbidden`` are always answered 403, a fault no retry may
+    hide.
+
+    Faults that pass the request on first are the nasty ones: the write happened, the client
+    never heard. Point a client at it with ``STORAGE_EMULATOR_HOST`` (:func:`faulty_gcs`).
+    """
+
+    def __init__(
+        self,
+        upstream: str,
+        rate: float,
+        seed: int = 0,
+        kinds: tuple[str, ...] = FAULT_KINDS,
+        forbidden: tuple[str, ...] = (),
+        stall_s: float = 0.3,
+    ) -> None:
+        unknown = set(kinds) - set(FAULT_KINDS)
+        if unknown:
+            raise ValueError(f"unknown fault kinds {sorted(unknown)}; known: {FAULT_KINDS}")
+        parsed = urllib.parse.urlsplit(upstream)
+        self.upstream = (parsed.hostname or "127.0.0.1", parsed.port or 80)
+        self.rate, self.kinds, self.forbidden, self.stall_s = rate, kinds, forbidden, stall_s
+        self.log = FaultLog()
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def host(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> FaultyStore:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _pick(self, method: str, path: str, body: bytes) -> str:
+        # a multipart upload names its object in the body, not the path
+        named = path + body[:4096].decode("latin-1")
+        with self._lock:
+            if any(f in named for f in self.forbidden):
+                kind = "403"
+            elif self._rng.random() < self.rate:
+                kind = self._rng.choice(self.kinds)
+            else:
+                kind = ""
+            self.log.requests.append((method, path, kind))
+            return kind
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        store = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                pass
+
+            def _body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    chunks: list[bytes] = []
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0], 16)
+                        chunk = self.rfile.read(size)
+                        self.rfile.readline()
+                        if size == 0:
+                            return b"".join(chunks)
+                        chunks.append(chunk)
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def _answer(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+                self.send_response(status)
+                for name, value in headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                return None
+
+            def _handle(self) -> None:
+                self.close_connection = True
+                body = self._body()
+                kind = store._pick(self.command, self.path, body)
+                if kind in ("429", "503", "403"):
+                    message = json.dumps({"error": {"code": int(kind), "message": "injected"}})
+                    data = message.encode()
+                    self._answer(int(kind), [("Content-Type", "application/json")], data)
+                    self.wfile.write(data)
+                    return
+                if kind == "stall":
+                    time.sleep(store.stall_s)
+                status, headers, answer = self._forward(body)
+                self._answer(status, headers, answer)
+                if kind in ("reset", "short") and answer:
+                    self.wfile.write(answer[: len(answer) // 2])
+                    self.wfile.flush()
+                    if kind == "reset":  # RST instead of FIN
+                        self.connection.setsockopt(
+                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                        )
+                    return
+                self.wfile.write(answer)
+
+            def _forward(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+                conn = http.client.HTTPConnection(*store.upstream, timeout=60)
+                skip = {"host", "connection", "transfer-encoding", "content-length"}
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in skip}
+                headers["Content-Length"] = str(len(body))
+                try:
+                    conn.request(self.command, self.path, body=body, headers=headers)
+                    response = conn.getresponse()
+                    answer = response.read()
+                    kept = [
+                        (k, v)
+                        for k, v in response.getheaders()
+                        if k.lower() not in skip and k.lower() != "content-encoding"
+                    ]
+                    return response.status, kept, answer
+                finally:
+                    conn.close()
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _handle
+
+        return Handler
+
+
+@contextmanager
+def faulty_gcs(rate: float, seed: int = 0, **options: Any) -> Iterator[FaultyStore]:
+    """A :class:`FaultyStore` in front of the emulator ``STORAGE_EMULATOR_HOST`` points at,
+    and the variable pointed at the proxy for the ``with`` block (subprocesses inherit it)."""
+    upstream = os.environ["STORAGE_EMULATOR_HOST"]
+    store = FaultyStore(upstream, rate, seed, **options).start()
+    os.environ["STORAGE_EMULATOR_HOST"] = store.host
+    try:
+        yield store
+    finally:
+        os.environ["STORAGE_EMULATOR_HOST"] = upstream
+        store.stop()
