@@ -8,7 +8,7 @@ IMAGE ?= ghcr.io/glasses-ml/glasses
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 BUILD := docker buildx build -f docker/Dockerfile --build-arg VERSION=$(VERSION)
 
-.PHONY: install run score-run compile image push lock test test-image lint format bench clean
+.PHONY: install run score-run compile image push lock test test-image lint format bench bench-faults clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -80,6 +80,9 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+bench-faults: $(STAMP)  # faults injected and survived (docs/figures.md)
+	$(PY) benchmarks/faults.py
 
 clean:
 	rm -rf runs glasses_pipeline.yaml glasses_scoring_pipeline.yaml bench-out .pytest_cache .mypy_cache .ruff_cache

@@ -1,5 +1,5 @@
-"""Where each task runs: the image, its CPU and memory requests, the GPU node pool for the GPU
-steps, and whether KFP may reuse a cached result."""
+"""Where and how each task runs: the image, its CPU and memory requests, the GPU node pool for
+the GPU steps, how often KFP retries it, and whether KFP may reuse a cached result."""
 
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,13 +58,43 @@ GPU_STEPS = ("tune", "train", "audit")
 
 
 @dataclass(frozen=True)
+class Retry:
+    """KFP's retry policy for a task (``set_retry``): a failed pod is run again after
+    ``backoff``, doubling each time, at most ``retries`` times within ``within``.
+
+    Every step can be run again: each resumes from what an earlier attempt finished (parts,
+    folds, train's backup) and writes whole objects, so a retry beside a slow first attempt
+    cannot corrupt anything (docs/pipelines.md, "Faults"). A retry also repeats a failure no
+    retry mends (bad input fails the same way each time); the backoff bounds what that costs.
+    """
+
+    retries: int
+    backoff: str  # before the first retry
+    within: str = "3600s"  # KFP's backoff_max_duration
+
+
+# quick steps: a few quick retries; the data steps: a minute between them (a flaky store or a
+# node drained for an upgrade); the GPU steps: preemptible nodes come back in minutes, and a
+# retry goes on from the last epoch or fold that finished, so they get the most retries
+DATA_STEPS = ("ingest", "shard", "merge-shards", "evaluate", "score", "merge-scores",
+              "score-new-faces")  # fmt: skip
+RETRIES: dict[str, Retry] = {
+    **{name: Retry(3, "10s") for name in RESOURCES},
+    **{name: Retry(3, "60s") for name in DATA_STEPS},
+    **{name: Retry(5, "120s", "7200s") for name in GPU_STEPS},
+    # fails on purpose (fail_on_drift): the same answer on every attempt
+    "check-batch": Retry(0, "0s"),
+}
+
+
+@dataclass(frozen=True)
 class CompileSettings:
     image: str = DEFAULT_IMAGE
     gpu: GpuSettings | None = field(default_factory=GpuSettings)  # None: train on CPU nodes
 
 
 def configure(task: Any, settings: CompileSettings, caching: bool = True) -> Any:
-    """Image, resource requests, GPU placement and caching for one task."""
+    """Image, resource requests, GPU placement, retries and caching for one task."""
     name = task.component_spec.name.replace("_", "-")
     task.set_container_image(settings.image)
     res = RESOURCES[name]
@@ -74,5 +104,8 @@ def configure(task: Any, settings: CompileSettings, caching: bool = True) -> Any
         task.set_accelerator_type(gpu.resource).set_accelerator_limit(gpu.count)
         kubernetes.add_node_selector(task, gpu.node_label, gpu.accelerator)
         kubernetes.add_toleration(task, key=gpu.taint_key, operator="Exists", effect="NoSchedule")
+    retry = RETRIES[name]
+    if retry.retries:
+        task.set_retry(retry.retries, retry.backoff, 2.0, retry.within)
     task.set_caching_options(caching)
     return task

@@ -4,24 +4,22 @@ step fault-free; and the faults no retry may hide end in one line naming the obj
 
 from __future__ import annotations
 
-import hashlib
 import json
+import os
 import random
 import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
 from glasses import storage, testing
-from glasses.model.hparams import HParams
 
 BUCKET = "glasses-test"  # conftest.py's
 GLASSES = str(Path(sys.executable).with_name("glasses"))
-TINY = HParams(conv_blocks=2, filters=8, dense_units=16)
+TINY = testing.tiny_hparams()
 
 
 def test_every_storage_call_survives_every_kind_of_fault(gcs_root: str) -> None:
@@ -89,75 +87,6 @@ def test_faults_no_retry_may_hide_fail_in_one_line(gcs_root: str, small_dataset:
     ], missing.stderr
 
 
-def run_every_step(root: str, raw: str) -> None:
-    """Each step that reads or writes gs://, on the tiniest settings that still do the work."""
-    from glasses.audit.audit import audit
-    from glasses.audit.folds import Settings
-    from glasses.data.ingest import ingest
-    from glasses.data.shard import shard
-    from glasses.evaluation.evaluate import evaluate
-    from glasses.model.registry import publish
-    from glasses.model.train import train
-    from glasses.model.tune import tune
-    from glasses.scoring.score import score
-
-    def at(*parts: str) -> str:
-        return storage.join(root, *parts)
-
-    ingest(raw, at("ingested"))
-    shard(at("ingested", "manifest.csv"), at("shards"), resolution=32, shard_size=40, workers=2)
-    tune(at("shards"), at("tune"), max_trials=1, epochs=1, hparams=TINY)
-    train(at("shards"), at("model"), hparams=TINY, epochs=2, patience=2)
-    evaluate(at("shards"), at("model"), at("evaluation"))
-    score(at("model"), raw, at("scores"), workers=2, part_size=40)
-    audit(at("shards"), at("audit"), Settings(folds=2, rounds=1, epochs=1, hparams=TINY))
-    publish(at("model"), at("registry"))
-
-
-# what differs between two runs of the same step whatever the network does: clocks, and the
-# digests of model.keras's bytes (Keras writes the time it saved into the file)
-CHANGING = ("seconds", "time", "date", "published_at", "digest", "version", "model")
-
-
-def _stable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _stable(v) for k, v in value.items() if not any(c in k for c in CHANGING)}
-    if isinstance(value, list):
-        return [_stable(v) for v in value]
-    return value
-
-
-def outputs(root: str) -> dict[str, str]:
-    """Every file below ``root``: its bytes' digest, with the root's name taken out; JSON
-    without what changes between runs (CHANGING); a model by its weights. TensorBoard's logs,
-    the SavedModel export (its files hold ids drawn at export) and the registry's versions
-    (named by the clock) are left out; score's predictions show what the model serves, so
-    the model's version (its bytes' digest) is taken out of them."""
-    import keras
-
-    served = json.loads(storage.read_text(storage.join(root, "scores", "score_report.json")))
-    found: dict[str, str] = {}
-    for info in storage.list_files(root):
-        name = storage.relative(info.uri, root)
-        if name.startswith(("model/logs/", "model/export/", "registry/")) or name.endswith(
-            "_parts/plan.json"  # its digests name the folders and model.keras's bytes
-        ):
-            continue
-        data = storage.read_bytes(info.uri)
-        if name.endswith(".keras"):
-            local = storage.cached_copy(info.uri, hashlib.sha256(data).hexdigest())
-            weights = keras.models.load_model(local, compile=False).get_weights()
-            data = b"".join(w.tobytes() for w in weights)
-        elif name.endswith((".json", ".csv", ".html", ".md")):
-            text = data.decode().replace(root, "ROOT")
-            text = text.replace(served["model_version"], "MODEL")
-            if name.endswith(".json"):
-                text = json.dumps(_stable(json.loads(text)), sort_keys=True)
-            data = text.encode()
-        found[name] = hashlib.sha256(data).hexdigest()
-    return found
-
-
 @pytest.mark.slow
 def test_every_step_on_a_flaky_store_writes_what_a_fault_free_run_writes(
     gcs_emulator: str, small_dataset: Path
@@ -166,12 +95,17 @@ def test_every_step_on_a_flaky_store_writes_what_a_fault_free_run_writes(
     and publish end with the outputs of the same steps on a store that never fails."""
     raw = f"gs://{BUCKET}/faults-raw"
     storage.copy_tree(str(small_dataset), raw)
-    run_every_step(f"gs://{BUCKET}/fault-free", raw)
+    testing.run_every_step(f"gs://{BUCKET}/fault-free", raw)
     with testing.faulty_gcs(0.05, seed=1) as store:
-        run_every_step(f"gs://{BUCKET}/faulty", raw)
+        testing.run_every_step(f"gs://{BUCKET}/faulty", raw)
     assert len(store.log.faults) >= 20, store.log.counts()
     assert set(store.log.counts()) == set(testing.FAULT_KINDS)
-    clean, faulty = outputs(f"gs://{BUCKET}/fault-free"), outputs(f"gs://{BUCKET}/faulty")
+    clean, faulty = (
+        testing.output_digests(
+            root, json.loads(storage.read_text(f"{root}/scores/score_report.json"))["model_version"]
+        )
+        for root in (f"gs://{BUCKET}/fault-free", f"gs://{BUCKET}/faulty")
+    )
     assert sorted(faulty) == sorted(clean)
     assert [n for n in clean if clean[n] != faulty[n]] == []
     versions = [
@@ -206,3 +140,124 @@ def test_training_on_a_flaky_store_builds_the_same_model(
         )
         weights.append(keras.models.load_model(local, compile=False).get_weights())
     assert all(np.array_equal(a, b) for a, b in zip(*weights, strict=True))
+
+
+@pytest.fixture(scope="module")
+def tiny_inputs(small_manifest: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Shards at 32 px of the small dataset, a tiny model trained on them, its hparams file."""
+    from glasses.data.shard import shard
+    from glasses.model.train import train
+
+    root = tmp_path_factory.mktemp("tiny")
+    shard(str(small_manifest), str(root / "shards"), resolution=32, workers=1)
+    train(str(root / "shards"), str(root / "model"), hparams=TINY, epochs=2, patience=2)
+    (root / "hparams.json").write_text(TINY.to_json())
+    return root
+
+
+KILL_POINTS = [("shard", "local", 5), ("shard", "gcs", 9), ("score", "local", 3),
+               ("score", "gcs", 6), ("audit", "gcs", 3)]  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("step", "where", "kill_at"), KILL_POINTS)
+def test_a_worker_killed_mid_write_and_run_again_writes_what_an_uninterrupted_one_does(
+    step: str,
+    where: str,
+    kill_at: int,
+    tiny_inputs: Path,
+    small_dataset: Path,
+    small_manifest: Path,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    """SIGKILL at the step's Nth write (its bytes spooled, not yet in place; a preempted node),
+    then the same command again: the outputs of a run never killed."""
+    inputs = {"manifest": str(small_manifest), "raw": str(small_dataset),
+              "shards": str(tiny_inputs / "shards"), "model": str(tiny_inputs / "model"),
+              "hparams": str(tiny_inputs / "hparams.json")}  # fmt: skip
+    root = str(tmp_path)
+    if where == "gcs":
+        root = request.getfixturevalue("gcs_root")
+        for name in ("shards", "model"):
+            storage.copy_tree(inputs[name], storage.join(root, name))
+            inputs[name] = storage.join(root, name)
+    whole, killed = storage.join(root, "whole"), storage.join(root, "killed")
+    assert run_cli(*testing.step_command(step, inputs, whole)).returncode == 0
+    killed_then_run_again(testing.step_command(step, inputs, killed), kill_at)
+    expected, got = testing.output_digests(whole), testing.output_digests(killed)
+    litter = [n for n in got if ".tmp-" in n]  # a killed local write leaves its spool file
+    assert sorted(set(got) - set(litter)) == sorted(expected)
+    assert [n for n in expected if expected[n] != got[n]] == []
+
+
+def killed_then_run_again(command: list[str], kill_at: int) -> None:
+    env = {**os.environ, storage.KILL_AT_WRITE: str(kill_at)}
+    died = subprocess.run([GLASSES, *command], env=env, capture_output=True, timeout=300)
+    assert died.returncode == -9, "the kill point is past the step's last write"
+    again = run_cli(*command)
+    assert again.returncode == 0, again.stderr
+
+
+@pytest.mark.slow
+def test_training_killed_mid_epoch_resumes_from_its_backup(
+    tiny_inputs: Path, tmp_path: Path
+) -> None:
+    """SIGKILL while the second epoch's checkpoint is mirrored: the same command resumes from
+    the first epoch's backup and finishes a whole model. (Not yet the same weights as a run
+    never killed: the resumed run's shuffle order, dropout seeds, weight-averaging window and
+    early stopping's state start afresh; docs/pipelines.md, "Faults".)"""
+    import keras
+
+    inputs = {"shards": str(tiny_inputs / "shards"), "hparams": str(tiny_inputs / "hparams.json")}
+    out = tmp_path / "killed"
+    killed_then_run_again(testing.step_command("train", inputs, str(out)), kill_at=6)
+    summary = json.loads((out / "training.json").read_text())
+    assert summary["resumed_from_epoch"] >= 1 and summary["epochs_run"] == 3
+    history = json.loads((out / "history.json").read_text())
+    assert len(history["loss"]) == 3
+    keras.models.load_model(out / "model.keras")
+    assert not (out / "backup").exists()
+
+
+@pytest.mark.parametrize("where", ["local", "gcs"])
+@pytest.mark.parametrize("step", ["shard", "score"])
+@pytest.mark.slow
+def test_duplicate_workers_and_a_racing_finish_write_what_one_run_does(
+    step: str,
+    where: str,
+    tiny_inputs: Path,
+    small_dataset: Path,
+    small_manifest: Path,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    """Both workers of two, each twice at once (a KFP retry beside a slow first attempt):
+    four processes write the same parts and race to finish; the outputs are one run's."""
+    inputs = {"manifest": str(small_manifest), "raw": str(small_dataset),
+              "model": str(tiny_inputs / "model")}  # fmt: skip
+    root = str(tmp_path) if where == "local" else request.getfixturevalue("gcs_root")
+    whole, raced = storage.join(root, "whole"), storage.join(root, "raced")
+    assert run_cli(*testing.step_command(step, inputs, whole)).returncode == 0
+    workers = [
+        subprocess.Popen(
+            [
+                GLASSES,
+                *testing.step_command(step, inputs, raced),
+                "--num-workers",
+                "2",
+                "--worker-index",
+                str(i),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in (0, 1, 0, 1)
+    ]
+    for worker in workers:
+        _, err = worker.communicate(timeout=300)
+        assert worker.returncode == 0, err
+    expected, got = testing.output_digests(whole), testing.output_digests(raced)
+    assert sorted(got) == sorted(expected)
+    assert [n for n in expected if expected[n] != got[n]] == []

@@ -427,3 +427,33 @@ def test_subprocess_runs_name_the_code_they_run_so_the_cache_follows_it(tmp_path
     assert source_digest([root]) != edited
     settings = subprocess_settings(CompileSettings())
     assert settings.image == f"{DEFAULT_IMAGE}-src-{source_digest()}"
+
+
+def test_every_task_that_runs_a_pod_has_a_retry_policy(
+    compiled: dict[str, Any], tmp_path: Path
+) -> None:
+    """In both pipelines: a failed pod is retried with backoff, the GPU steps (preemptible
+    nodes; each retry resumes from its backup or finished folds) the most; check-batch, which
+    fails on purpose, never."""
+    from components import scoring
+
+    scoring.compile_pipeline(str(tmp_path / "s.yaml"))
+    scored = yaml.safe_load((tmp_path / "s.yaml").read_text())
+    checked = []
+    for spec in (compiled, scored):
+        for task in all_tasks(spec["root"]["dag"], spec["components"]).values():
+            component = spec["components"][task["componentRef"]["name"]]
+            if "dag" in component or "importer" in json.dumps(
+                spec["deploymentSpec"]["executors"].get(component.get("executorLabel"), {})
+            ):
+                continue  # a sub-DAG or an importer: no pod of its own
+            policy = task.get("retryPolicy")
+            step = task["taskInfo"]["name"]
+            if step == "check-batch":
+                assert policy is None
+                continue
+            assert policy and policy["maxRetryCount"] >= 3 and policy["backoffFactor"] == 2.0, step
+            checked.append(step)
+            if step in ("train", "tune") or step.startswith("audit"):
+                assert policy["maxRetryCount"] == 5 and policy["backoffDuration"] == "120s", step
+    assert {"train", "tune", "audit", "shard", "score-new-faces", "resolve-model"} <= set(checked)

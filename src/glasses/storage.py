@@ -35,6 +35,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -167,6 +168,21 @@ def read_text(uri: str) -> str:
     return read_bytes(uri).decode("utf-8")
 
 
+KILL_AT_WRITE = "GLASSES_KILL_AT_WRITE"  # fault injection: see _before_commit
+_writes = 0
+
+
+def _before_commit() -> None:
+    """Where a write is about to become visible: with ``$GLASSES_KILL_AT_WRITE=N`` the
+    process kills itself (SIGKILL, as a preempted node does) at its Nth write, its bytes
+    spooled but not yet in place. The kill points of the fault tests and benchmark
+    (tests/test_faults.py, benchmarks/faults.py): deterministic, unlike a kill from outside."""
+    global _writes
+    _writes += 1
+    if os.environ.get(KILL_AT_WRITE) == str(_writes):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 @contextlib.contextmanager
 def open_write(uri: str) -> Iterator[IO[bytes]]:
     """A binary file whose contents appear at ``uri`` only if the ``with`` block succeeds."""
@@ -175,6 +191,7 @@ def open_write(uri: str) -> Iterator[IO[bytes]]:
             yield spool
             spool.flush()
             spool.seek(0)
+            _before_commit()
             with _gcs_errors(uri):
                 _blob(uri).upload_from_file(spool, rewind=True)
         return
@@ -184,6 +201,7 @@ def open_write(uri: str) -> Iterator[IO[bytes]]:
     try:
         with open(tmp, "wb") as f:
             yield f
+        _before_commit()
         os.replace(tmp, uri)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -192,6 +210,7 @@ def open_write(uri: str) -> Iterator[IO[bytes]]:
 
 def write_bytes(uri: str, data: bytes) -> None:
     if is_gcs(uri):
+        _before_commit()
         with _gcs_errors(uri):
             _blob(uri).upload_from_string(data)
         return
@@ -282,6 +301,7 @@ def copy(src: str, dst: str) -> None:
         src_bucket, src_name = split_gcs(src)
         dst_bucket, dst_name = split_gcs(dst)
         client = _client()
+        _before_commit()
         with _gcs_errors(src):
             client.bucket(src_bucket).copy_blob(
                 client.bucket(src_bucket).blob(src_name),

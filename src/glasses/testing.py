@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from glasses import storage
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -230,3 +232,100 @@ def faulty_gcs(rate: float, seed: int = 0, **options: Any) -> Iterator[FaultySto
     finally:
         os.environ["STORAGE_EMULATOR_HOST"] = upstream
         store.stop()
+
+
+# what differs between two runs of the same step whatever the network does: clocks, and the
+# digests of model.keras's bytes (Keras writes the time it saved into the file)
+CHANGING = ("seconds", "time", "date", "published_at", "digest", "version", "model")
+
+
+def _stable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _stable(v) for k, v in value.items() if not any(c in k for c in CHANGING)}
+    if isinstance(value, list):
+        return [_stable(v) for v in value]
+    return value
+
+
+def output_digests(root: str, model_version: str | None = None) -> dict[str, str]:
+    """Every file below ``root``: its bytes' digest, with the root's name taken out; JSON
+    without what changes between runs (CHANGING); a model by its weights. TensorBoard's logs,
+    the SavedModel export (its files hold ids drawn at export) and the registry's versions
+    (named by the clock) are left out; score's predictions show what the model serves, so
+    the model's version (its bytes' digest) is taken out of them."""
+    import hashlib
+
+    import keras
+
+    found: dict[str, str] = {}
+    for info in storage.list_files(root):
+        name = storage.relative(info.uri, root)
+        if name.startswith(("model/logs/", "model/export/", "registry/")) or name.endswith(
+            "_parts/plan.json"  # its digests name the folders and model.keras's bytes
+        ):
+            continue
+        if name.startswith(("logs/", "export/")):  # the same, below a model folder
+            continue
+        data = storage.read_bytes(info.uri)
+        if name.endswith(".keras"):
+            local = storage.cached_copy(info.uri, hashlib.sha256(data).hexdigest())
+            weights = keras.models.load_model(local, compile=False).get_weights()
+            data = b"".join(w.tobytes() for w in weights)
+        elif name.endswith((".json", ".csv", ".html", ".md")):
+            text = data.decode().replace(root, "ROOT")
+            if model_version:
+                text = text.replace(model_version, "MODEL")
+            if name.endswith(".json"):
+                text = json.dumps(_stable(json.loads(text)), sort_keys=True)
+            data = text.encode()
+        found[name] = hashlib.sha256(data).hexdigest()
+    return found
+
+
+def step_command(step: str, inputs: dict[str, str], out: str) -> list[str]:
+    """The ``glasses`` arguments that run ``step`` on the tiniest settings that still do its
+    work (parts of 20 faces, 1-epoch folds), from ``inputs``: manifest, raw, shards, model,
+    hparams (a JSON file)."""
+    if step == "shard":
+        return ["shard", "--manifest", inputs["manifest"], "--output", out, "--resolution",
+                "32", "--shard-size", "20", "--workers", "1"]  # fmt: skip
+    if step == "score":
+        return ["score", "--model", inputs["model"], "--source", inputs["raw"], "--output", out,
+                "--part-size", "20", "--workers", "1"]  # fmt: skip
+    if step == "audit":
+        return ["audit", "--data", inputs["shards"], "--output", out, "--folds", "3",
+                "--rounds", "1", "--epochs", "1", "--hparams", inputs["hparams"]]  # fmt: skip
+    return ["train", "--data", inputs["shards"], "--output", out, "--epochs", "3",
+            "--patience", "3", "--hparams", inputs["hparams"]]  # fmt: skip
+
+
+def tiny_hparams() -> Any:
+    """A network small enough that training it is seconds, not minutes."""
+    from glasses.model.hparams import HParams
+
+    return HParams(conv_blocks=2, filters=8, dense_units=16)
+
+
+def run_every_step(root: str, raw: str) -> None:
+    """Each step that reads or writes gs://, on the tiniest settings that still do the work."""
+    from glasses.audit.audit import audit
+    from glasses.audit.folds import Settings
+    from glasses.data.ingest import ingest
+    from glasses.data.shard import shard
+    from glasses.evaluation.evaluate import evaluate
+    from glasses.model.registry import publish
+    from glasses.model.train import train
+    from glasses.model.tune import tune
+    from glasses.scoring.score import score
+
+    def at(*parts: str) -> str:
+        return storage.join(root, *parts)
+
+    ingest(raw, at("ingested"))
+    shard(at("ingested", "manifest.csv"), at("shards"), resolution=32, shard_size=40, workers=2)
+    tune(at("shards"), at("tune"), max_trials=1, epochs=1, hparams=tiny_hparams())
+    train(at("shards"), at("model"), hparams=tiny_hparams(), epochs=2, patience=2)
+    evaluate(at("shards"), at("model"), at("evaluation"))
+    score(at("model"), raw, at("scores"), workers=2, part_size=40)
+    audit(at("shards"), at("audit"), Settings(folds=2, rounds=1, epochs=1, hparams=tiny_hparams()))
+    publish(at("model"), at("registry"))
