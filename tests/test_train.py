@@ -95,7 +95,10 @@ def test_an_interrupted_run_resumes_where_it_stopped(train_shards: Path, tmp_pat
             patience=10,
             callbacks=[StopAfterEpoch2()],
         )
-    backup = json.loads((out / "backup" / "history.json").read_text())
+    latest = json.loads((out / "backup" / "latest.json").read_text())
+    assert latest == {"epochs_done": 2}  # the commit names the last epoch mirrored whole
+    assert sorted(p.name for p in (out / "backup").iterdir()) == ["epoch-0002", "latest.json"]
+    backup = json.loads((out / "backup" / "epoch-0002" / "history.json").read_text())
     assert len(backup["loss"]) == 2 and not (out / "model.keras").exists()
 
     result = train(str(train_shards), str(out), hparams=SMALL, epochs=4, patience=10)

@@ -234,9 +234,10 @@ def faulty_gcs(rate: float, seed: int = 0, **options: Any) -> Iterator[FaultySto
         store.stop()
 
 
-# what differs between two runs of the same step whatever the network does: clocks, and the
-# digests of model.keras's bytes (Keras writes the time it saved into the file)
-CHANGING = ("seconds", "time", "date", "published_at", "digest", "version", "model")
+# what differs between two runs of the same step whatever the network does: clocks, the
+# digests of model.keras's bytes (Keras writes the time it saved into the file), and whether
+# train resumed (what it trained is the same)
+CHANGING = ("seconds", "time", "date", "published_at", "digest", "version", "model", "resumed")
 
 
 def _stable(value: Any) -> Any:

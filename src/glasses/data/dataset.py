@@ -79,8 +79,12 @@ def make_dataset(
     seed: int = defaults.SEED,
     with_ids: bool = False,
     cache: bool = True,
+    epochs: int | None = None,
 ) -> Any:
     """Batches of (uint8 images [B, R, R, 3], float32 labels [B]) from one split.
+
+    With ``shuffle`` and ``epochs``, that many epochs one after the other, each in an order of
+    its own that depends only on the seed and the epoch (:func:`epoch_schedule`).
 
     With ``with_ids`` the element is a dict ``{"image", "label", "id"}`` instead, for scoring
     and reports. Labels of unlabelled records are -1.
@@ -113,10 +117,37 @@ def make_dataset(
         # this every epoch would read and parse the shards again (27 % of training time).
         for _ in ds.batch(1024):
             pass
+    if shuffle and epochs is not None:
+        return epoch_schedule(ds, int(metadata["splits"][split]["records"]), batch_size, seed,
+                              epochs)  # fmt: skip
     if shuffle:
         records = int(metadata["splits"][split]["records"])
         ds = ds.shuffle(max(1, min(records, 10_000)), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size).prefetch(AUTOTUNE)
+
+
+def epoch_schedule(records: Any, count: int, batch_size: int, seed: int, epochs: int) -> Any:
+    """``epochs`` epochs of ``records`` one after the other, each shuffled by a seed of its
+    own (from ``seed`` and the epoch's number) and batched: epoch e's order depends on nothing
+    but (seed, e), so a run resumed at epoch e skips ``e * steps_per_epoch(...)`` batches
+    and sees what a run never interrupted saw (glasses.model.backup). (``reshuffle_each_
+    iteration`` draws each epoch's order from how often the dataset was iterated in this
+    process: a resumed run started the sequence again.)"""
+    buffer = max(1, min(count, 10_000))
+
+    def epoch(e: int) -> Any:
+        shuffled = records.shuffle(buffer, seed=seed * 100_003 + e, reshuffle_each_iteration=False)
+        return shuffled.batch(batch_size)
+
+    ds = epoch(0)
+    for e in range(1, epochs):
+        ds = ds.concatenate(epoch(e))
+    return ds.prefetch(AUTOTUNE)
+
+
+def steps_per_epoch(count: int, batch_size: int) -> int:
+    """Batches in an epoch of ``count`` records (the last one may be short)."""
+    return -(-count // batch_size)
 
 
 def mixup(dataset: Any, alpha: float, seed: int) -> Any:

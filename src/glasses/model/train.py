@@ -3,8 +3,9 @@
 ``tf.distribute.MirroredStrategy`` replicates the model on all local GPUs (one CPU device when
 there are none, with no code path of its own); the global batch is the per-replica batch times
 the replicas. Keras' ``BackupAndRestore`` checkpoints every epoch into a local folder that is
-mirrored to ``MODEL/backup`` through the storage layer, so a pod killed on a preemptible node
-resumes from its last finished epoch when KFP retries it, instead of starting over.
+mirrored, with the rest of the training state, to ``MODEL/backup`` through the storage layer
+(glasses.model.backup), so a pod killed on a preemptible node resumes from its last finished
+epoch when KFP retries it, instead of starting over, and ends with the same model.
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ from glasses.artifacts import (
     TRAINING_CURVES,
     TRAINING_SUMMARY,
 )
-from glasses.data.dataset import make_dataset
+from glasses.data.dataset import make_dataset, steps_per_epoch
 from glasses.data.dataset import mixup as mix_batches
 from glasses.data.shard_format import read_metadata
 from glasses.errors import InputError, OneOf, at_least
+from glasses.model import backup as glasses_backup
 from glasses.model import reference
 from glasses.model.hparams import HParams
 from glasses.model.network import build_model
@@ -71,6 +73,9 @@ class TrainingData:
     resolution: int
     class_counts: tuple[int, int]  # the train split's faces without and with glasses
     val_faces: int  # how many faces val holds: one of them is early stopping's unit
+    # train holds every epoch one after the other, each this many batches (a resumed run
+    # skips the epochs done: glasses.model.backup); None: one epoch, reshuffled by tf.data
+    steps_per_epoch: int | None = None
 
 
 def seeded_strategy(seed: int) -> tuple[Any, int]:
@@ -92,8 +97,11 @@ def seeded_strategy(seed: int) -> tuple[Any, int]:
     return strategy, replicas
 
 
-def distributed_inputs(data: str, batch_size: int, seed: int, mixup: float = 0.0) -> TrainingData:
-    """The strategy and the train and val datasets at its global batch."""
+def distributed_inputs(
+    data: str, batch_size: int, seed: int, mixup: float = 0.0, epochs: int | None = None
+) -> TrainingData:
+    """The strategy and the train and val datasets at its global batch; with ``epochs``, the
+    train split as that many epochs in a resumable order (TrainingData.steps_per_epoch)."""
     metadata = read_metadata(data)
     for split in ("train", "val"):
         if metadata["splits"][split]["records"] == 0:
@@ -102,7 +110,8 @@ def distributed_inputs(data: str, batch_size: int, seed: int, mixup: float = 0.0
     counts = metadata["splits"]["train"]["class_counts"]
     global_batch = batch_size * replicas
     log.info("%d replica(s), global batch %d", replicas, global_batch)
-    train = make_dataset(data, "train", global_batch, shuffle=True, seed=seed)
+    train = make_dataset(data, "train", global_batch, shuffle=True, seed=seed, epochs=epochs)
+    records = int(metadata["splits"]["train"]["records"])
     if mixup:
         train = mix_batches(train, mixup, seed)
     return TrainingData(
@@ -113,25 +122,31 @@ def distributed_inputs(data: str, batch_size: int, seed: int, mixup: float = 0.0
         resolution=int(metadata["resolution"]),
         class_counts=(counts.get("0", 0), counts.get("1", 0)),
         val_faces=int(metadata["splits"]["val"]["records"]),
+        steps_per_epoch=None if epochs is None else steps_per_epoch(records, global_batch),
     )
 
 
-def _callbacks(
+def _history_keeper(
     keras: Any,
     backup_local: str,
     backup_remote: str | None,
     previous: dict[str, list[float]],
-    epochs: int,
-) -> tuple[list[Any], Any]:
-    """Our callbacks in the order they must run, and the one that keeps the whole history.
-    Without ``backup_remote`` there is no checkpoint: a fold of the audit is redone whole."""
+    average: Any,
+    stop: Any,
+) -> Any:
+    """The callback that keeps the whole history and, with ``backup_remote``, commits each
+    epoch's backup (Keras' checkpoint and the rest of the state, glasses.model.backup) after
+    every other callback has finished the epoch. Without it there is no checkpoint: a fold of
+    the audit is redone whole."""
 
-    class MirrorBackup(keras.callbacks.Callback):  # type: ignore[misc]
-        """After BackupAndRestore wrote its epoch checkpoint: add the history, mirror it."""
-
+    class KeepHistory(keras.callbacks.Callback):  # type: ignore[misc]
         def __init__(self) -> None:
             super().__init__()
             self.history = {k: list(v) for k, v in previous.items()}
+
+        def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+            if backup_remote is not None:  # after early stopping reset itself
+                average.window = glasses_backup.load_state(backup_local, self.model, stop)
 
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             for key, value in (logs or {}).items():
@@ -140,25 +155,25 @@ def _callbacks(
                 return
             with open(os.path.join(backup_local, HISTORY), "w") as f:
                 json.dump(self.history, f)
-            storage.copy_tree(backup_local, backup_remote)
+            glasses_backup.save_state(backup_local, self.model, average.window, stop)
+            glasses_backup.commit(backup_local, backup_remote, epoch + 1)
+
+    return KeepHistory()
+
+
+def _epoch_log(keras: Any, epochs: int) -> Any:
+    """One readable line per epoch instead of a progress bar per step."""
 
     class EpochLog(keras.callbacks.Callback):  # type: ignore[misc]
-        """One readable line per epoch instead of a progress bar per step."""
-
         def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             self.start = time.perf_counter()
 
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             shown = " ".join(f"{k} {v:.4f}" for k, v in sorted((logs or {}).items()))
-            log.info(
-                "epoch %d/%d %s (%.1fs)", epoch + 1, epochs, shown, time.perf_counter() - self.start
-            )
+            took = time.perf_counter() - self.start
+            log.info("epoch %d/%d %s (%.1fs)", epoch + 1, epochs, shown, took)
 
-    mirror = MirrorBackup()
-    if backup_remote is None:
-        return [mirror, EpochLog()], mirror
-    backup = keras.callbacks.BackupAndRestore(backup_local, delete_checkpoint=False)
-    return [backup, mirror, EpochLog()], mirror
+    return EpochLog()
 
 
 def _averaging_callbacks(keras: Any, val: Any, epochs: int) -> tuple[Any, Any]:
@@ -292,22 +307,20 @@ def fit(
     )
 
     small_loss = hp.drop_noisy > 0
-    with (
-        storage.working_copy(backup, "glasses-train-backup-")
-        if backup
-        else tempfile.TemporaryDirectory(prefix="glasses-fit-") as backup_local
-    ):
+    with tempfile.TemporaryDirectory(prefix="glasses-fit-") as backup_local:
+        if backup:
+            glasses_backup.restore(backup, backup_local)
         previous: dict[str, list[float]] = {}
         if os.path.exists(os.path.join(backup_local, HISTORY)):
             with open(os.path.join(backup_local, HISTORY)) as f:
                 previous = json.load(f)
+        done = len(previous.get("loss", []))
         with inputs.strategy.scope():
             model = build_model(hp, inputs.resolution, inputs.class_counts)
         if hp.balance_classes:
             w = model.loss.class_weight.numpy()
             log.info("%d faces without glasses, %d with: each weighs %.2f and %.2f in the loss",
                      *inputs.class_counts, w[0], w[1])  # fmt: skip
-        ours, mirror = _callbacks(keras, backup_local, backup, previous, epochs)
         stop = _early_stopping(
             keras,
             monitor,
@@ -316,20 +329,28 @@ def fit(
             start_from_epoch=WARMUP_EPOCHS if small_loss else 0,
             val_faces=inputs.val_faces,
         )
-        board = [keras.callbacks.TensorBoard(logs)] if logs else []
-        # after the checkpoint (which keeps the last weights), before the history keeper (which
-        # records the averaged model's validation scores)
+        # validates the averaged weights (before early stopping compares them); ``restore``
+        # (after it) hands the last weights back to the optimiser
         average, restore = _averaging_callbacks(keras, inputs.val, hp.average_epochs)
-        ours.insert(1 if backup else 0, average)
-        if small_loss:
-            # before the history keeper, so that each epoch's drop_rate is in history.json
-            ours.insert(
-                1 if backup else 0, DropRateSchedule(model.loss, mirror.history, inputs.val)
-            )
+        mirror = _history_keeper(keras, backup_local, backup, previous, average, stop)
+        # Keras' checkpoint first (it keeps the last weights, before averaging), the history
+        # keeper after every callback that writes to the epoch's logs or state
+        ours: list[Any] = []
+        if backup:
+            ours.append(keras.callbacks.BackupAndRestore(backup_local, delete_checkpoint=False))
+        ours.append(average)
+        if small_loss:  # the loss's share for each epoch, from the history kept so far
+            ours.append(DropRateSchedule(model.loss, mirror.history, inputs.val))
+        ours += [_epoch_log(keras, epochs), stop, restore, mirror]
+        board = [keras.callbacks.TensorBoard(logs)] if logs else []
+        train = inputs.train
+        if inputs.steps_per_epoch and done:
+            train = train.skip(done * inputs.steps_per_epoch)  # the epochs the backup holds
         model.fit(
-            inputs.train,
+            train,
             epochs=epochs,
-            callbacks=[*ours, stop, restore, *board, *callbacks],
+            steps_per_epoch=inputs.steps_per_epoch,
+            callbacks=[*ours, *board, *callbacks],
             shuffle=False,  # the dataset shuffles itself
             verbose=0,
         )
@@ -337,7 +358,7 @@ def fit(
     # the epoch whose weights the model holds: EarlyStopping's own pick (it skips the warm-up and
     # restarts with a resumed run), or the last epoch when no epoch was a candidate
     best = stop.best_epoch if stop.best_weights is not None else len(history["loss"]) - 1
-    return Fitted(model, history, best, len(previous.get("loss", [])))
+    return Fitted(model, history, best, done)
 
 
 def train(
@@ -357,7 +378,7 @@ def train(
     """
     hp = check_settings(hparams, epochs, patience, monitor, batch_size)
     start = time.perf_counter()
-    inputs = distributed_inputs(data, hp.batch_size, seed, hp.mixup)
+    inputs = distributed_inputs(data, hp.batch_size, seed, hp.mixup, epochs=epochs)
     backup = storage.join(output, BACKUP_DIR)
     with tempfile.TemporaryDirectory(prefix="glasses-train-") as work:
         fitted = fit(
