@@ -125,7 +125,9 @@ GROUPS = {"audited": "audited", "audit_runs": "dag", "first_run": "dag", "noisy_
           "instance_noisy_shards": "instance", "trained_model": "trained",
           "train_shards": "trained"}  # fmt: skip
 TENSORFLOW_MODULES = {"test_model", "test_noisy_labels", "test_train", "test_shard",
-                      "test_audit", "test_tune", "test_faults"}  # fmt: skip
+                      "test_audit", "test_tune"}  # fmt: skip
+# modules long enough for a worker of their own (their module fixtures made once there)
+MODULE_GROUPS = {"test_faults": "faults"}
 # KFP calls inspect.stack() for every resource it sets on a task, which costs several times
 # more once TensorFlow's thousands of modules are loaded: the tests that compile the DAG run
 # first, before any test imports TensorFlow
@@ -152,6 +154,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         names = getattr(item, "fixturenames", ())
         group = next((group for name, group in GROUPS.items() if name in names), None)
         module = item.module.__name__ if item.module else ""
+        if group is None and module in MODULE_GROUPS:
+            group = MODULE_GROUPS[module]
         if group is None and module in TENSORFLOW_MODULES:
             group = "tensorflow"
         if group is None and module in FIRST:

@@ -246,3 +246,42 @@ def test_duplicate_workers_and_a_racing_finish_write_what_one_run_does(
     expected, got = testing.output_digests(whole), testing.output_digests(raced)
     assert sorted(got) == sorted(expected)
     assert [n for n in expected if expected[n] != got[n]] == []
+
+
+class Preempted(Exception):
+    pass
+
+
+@pytest.mark.slow
+def test_training_killed_after_early_stopping_ended_it_trains_no_further(
+    tiny_inputs: Path, tmp_path: Path
+) -> None:
+    """Killed after the epoch that ended the run was committed, before the outputs: run
+    again, it trains no epoch more and writes the model of a run never killed."""
+    import dataclasses
+
+    import keras
+
+    from glasses.model.train import train
+
+    hp = dataclasses.replace(TINY, drop_noisy=0.0)  # early stopping from the first epoch
+    shards = str(tiny_inputs / "shards")
+    whole = train(shards, str(tmp_path / "whole"), hparams=hp, epochs=12, patience=1)
+    assert whole.epochs_run < 12  # early stopping ended it
+
+    class KillWhenStopped(keras.callbacks.Callback):  # type: ignore[misc]
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            if self.model.stop_training:  # after the history keeper committed the epoch
+                raise Preempted
+
+    out = tmp_path / "killed"
+    with pytest.raises(Preempted):
+        train(shards, str(out), hparams=hp, epochs=12, patience=1, callbacks=[KillWhenStopped()])
+    again = train(shards, str(out), hparams=hp, epochs=12, patience=1)
+    assert again.resumed_from_epoch == again.epochs_run == whole.epochs_run
+    assert again.epoch_kept == whole.epoch_kept
+    weights = [
+        keras.models.load_model(tmp_path / run / "model.keras", compile=False).get_weights()
+        for run in ("whole", "killed")
+    ]
+    assert all(np.array_equal(a, b) for a, b in zip(*weights, strict=True))

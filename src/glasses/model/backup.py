@@ -87,6 +87,15 @@ def _plain(value: Any) -> Any:
 STOP_FIELDS = ("wait", "best", "best_epoch", "stopped_epoch", "best_loss", "top")
 
 
+def stopped(local: str) -> bool:
+    """Whether early stopping had already ended the run whose state ``local`` holds (killed
+    after its last epoch's commit, before its outputs): a resumed run must train no further."""
+    if not os.path.exists(os.path.join(local, STATE_META)):
+        return False
+    with open(os.path.join(local, STATE_META)) as f:
+        return bool(json.load(f)["stop"]["stopped_epoch"])
+
+
 def load_state(local: str, model: Any, stop: Any) -> list[list[Any]]:
     """Put the saved state back (after Keras' backup restored the weights and the optimiser,
     and after early stopping reset itself), and return the averaging window; an empty window

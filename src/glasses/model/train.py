@@ -346,17 +346,20 @@ def fit(
         train = inputs.train
         if inputs.steps_per_epoch and done:
             train = train.skip(done * inputs.steps_per_epoch)  # the epochs the backup holds
+        # early stopping had ended the run before it was killed: no epoch more (Keras then
+        # only restores the state and, at the end, early stopping's best weights)
+        last = done if glasses_backup.stopped(backup_local) else epochs
         model.fit(
             train,
-            epochs=epochs,
+            epochs=last,
             steps_per_epoch=inputs.steps_per_epoch,
             callbacks=[*ours, *board, *callbacks],
             shuffle=False,  # the dataset shuffles itself
             verbose=0,
         )
     history = mirror.history
-    # the epoch whose weights the model holds: EarlyStopping's own pick (it skips the warm-up and
-    # restarts with a resumed run), or the last epoch when no epoch was a candidate
+    # the epoch whose weights the model holds: EarlyStopping's own pick (it skips the warm-up; a
+    # resumed run carries its state on), or the last epoch when no epoch was a candidate
     best = stop.best_epoch if stop.best_weights is not None else len(history["loss"]) - 1
     return Fitted(model, history, best, done)
 
