@@ -91,6 +91,7 @@ RETRIES: dict[str, Retry] = {
 class CompileSettings:
     image: str = DEFAULT_IMAGE
     gpu: GpuSettings | None = field(default_factory=GpuSettings)  # None: train on CPU nodes
+    retries: bool = True  # RETRIES on every task; local runs turn them off (runners._run_dag)
 
 
 def configure(task: Any, settings: CompileSettings, caching: bool = True) -> Any:
@@ -105,7 +106,7 @@ def configure(task: Any, settings: CompileSettings, caching: bool = True) -> Any
         kubernetes.add_node_selector(task, gpu.node_label, gpu.accelerator)
         kubernetes.add_toleration(task, key=gpu.taint_key, operator="Exists", effect="NoSchedule")
     retry = RETRIES[name]
-    if retry.retries:
+    if retry.retries and settings.retries:
         task.set_retry(retry.retries, retry.backoff, 2.0, retry.within)
     task.set_caching_options(caching)
     return task

@@ -189,6 +189,10 @@ def _run_dag(
     )
     if runner is None:
         settings = subprocess_settings(settings or CompileSettings())
+    # a local run fails at once: KFP's local runner honours retry policies, sleeping through
+    # each backoff (half an hour for a train that fails on bad input), and on this machine a
+    # failure is not a preempted node or a flaky bucket
+    settings = dataclasses.replace(settings or CompileSettings(), retries=False)
     with tempfile.TemporaryDirectory() as tmp, _local_runner_quiet():
         errors = os.path.join(tmp, "errors.txt")
         os.environ[STEP_ERRORS_ENV] = errors

@@ -457,3 +457,6 @@ def test_every_task_that_runs_a_pod_has_a_retry_policy(
             if step in ("train", "tune") or step.startswith("audit"):
                 assert policy["maxRetryCount"] == 5 and policy["backoffDuration"] == "120s", step
     assert {"train", "tune", "audit", "shard", "score-new-faces", "resolve-model"} <= set(checked)
+    # what local runs compile: KFP's local runner would sleep through every backoff
+    local = compile_to(tmp_path / "local.yaml", CompileSettings(retries=False))
+    assert "retryPolicy" not in local["text"]
