@@ -171,7 +171,6 @@ class FaultyStore:
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("Connection", "close")
                 self.end_headers()
-                return None
 
             def _handle(self) -> None:
                 self.close_connection = True
@@ -261,11 +260,11 @@ def output_digests(root: str, model_version: str | None = None) -> dict[str, str
     found: dict[str, str] = {}
     for info in storage.list_files(root):
         name = storage.relative(info.uri, root)
-        if name.startswith(("model/logs/", "model/export/", "registry/")) or name.endswith(
-            "_parts/plan.json"  # its digests name the folders and model.keras's bytes
+        # a model folder's logs and export, whether root is one or holds one; the plan's
+        # digests name the folders and model.keras's bytes
+        if name.startswith(("logs/", "export/", "model/logs/", "model/export/", "registry/")) or (
+            name.endswith("_parts/plan.json")
         ):
-            continue
-        if name.startswith(("logs/", "export/")):  # the same, below a model folder
             continue
         data = storage.read_bytes(info.uri)
         if name.endswith(".keras"):
@@ -322,11 +321,12 @@ def run_every_step(root: str, raw: str) -> None:
     def at(*parts: str) -> str:
         return storage.join(root, *parts)
 
+    hp = tiny_hparams()
     ingest(raw, at("ingested"))
     shard(at("ingested", "manifest.csv"), at("shards"), resolution=32, shard_size=40, workers=2)
-    tune(at("shards"), at("tune"), max_trials=1, epochs=1, hparams=tiny_hparams())
-    train(at("shards"), at("model"), hparams=tiny_hparams(), epochs=2, patience=2)
+    tune(at("shards"), at("tune"), max_trials=1, epochs=1, hparams=hp)
+    train(at("shards"), at("model"), hparams=hp, epochs=2, patience=2)
     evaluate(at("shards"), at("model"), at("evaluation"))
     score(at("model"), raw, at("scores"), workers=2, part_size=40)
-    audit(at("shards"), at("audit"), Settings(folds=2, rounds=1, epochs=1, hparams=tiny_hparams()))
+    audit(at("shards"), at("audit"), Settings(folds=2, rounds=1, epochs=1, hparams=hp))
     publish(at("model"), at("registry"))

@@ -75,12 +75,8 @@ def save_state(local: str, model: Any, window: list[list[Any]], stop: Any) -> No
 
 
 def _plain(value: Any) -> Any:
-    """A number JSON can hold (Keras keeps NumPy scalars)."""
-    if value is None or isinstance(value, bool):
-        return value
-    return (
-        int(value) if float(value).is_integer() and not isinstance(value, float) else float(value)
-    )
+    """A number JSON can hold: Keras keeps NumPy scalars, ``item()`` gives Python's own."""
+    return value.item() if hasattr(value, "item") else value
 
 
 # what EarlyStopping (and glasses' subclass of it) decides from
