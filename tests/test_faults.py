@@ -155,6 +155,23 @@ def tiny_inputs(small_manifest: Path, tmp_path_factory: pytest.TempPathFactory) 
     return root
 
 
+@pytest.fixture
+def cli_inputs(tiny_inputs: Path, small_dataset: Path, small_manifest: Path) -> dict[str, str]:
+    """What testing.step_command runs each step on (local paths)."""
+    return {"manifest": str(small_manifest), "raw": str(small_dataset),
+            "shards": str(tiny_inputs / "shards"), "model": str(tiny_inputs / "model"),
+            "hparams": str(tiny_inputs / "hparams.json")}  # fmt: skip
+
+
+def assert_same_outputs(expected_root: str, root: str, litter: str | None = None) -> None:
+    """``root`` holds what ``expected_root`` holds (testing.output_digests), and besides it
+    at most files whose names contain ``litter``."""
+    expected, got = testing.output_digests(expected_root), testing.output_digests(root)
+    extra = [n for n in got if litter and litter in n]
+    assert sorted(set(got) - set(extra)) == sorted(expected)
+    assert [n for n in expected if expected[n] != got[n]] == []
+
+
 KILL_POINTS = [("shard", "local", 5), ("shard", "gcs", 9), ("score", "local", 3),
                ("score", "gcs", 6), ("audit", "gcs", 3), ("train", "local", 10),
                ("train", "gcs", 8)]  # fmt: skip
@@ -166,18 +183,14 @@ def test_a_worker_killed_mid_write_and_run_again_writes_what_an_uninterrupted_on
     step: str,
     where: str,
     kill_at: int,
-    tiny_inputs: Path,
-    small_dataset: Path,
-    small_manifest: Path,
+    cli_inputs: dict[str, str],
     tmp_path: Path,
     request: pytest.FixtureRequest,
 ) -> None:
     """SIGKILL at the step's Nth write (its bytes spooled, not yet in place; a preempted node),
     then the same command again: the outputs of a run never killed (train: resumed from its
     backup after an epoch or two, the same weights and history)."""
-    inputs = {"manifest": str(small_manifest), "raw": str(small_dataset),
-              "shards": str(tiny_inputs / "shards"), "model": str(tiny_inputs / "model"),
-              "hparams": str(tiny_inputs / "hparams.json")}  # fmt: skip
+    inputs = dict(cli_inputs)
     root = str(tmp_path)
     if where == "gcs":
         root = request.getfixturevalue("gcs_root")
@@ -191,10 +204,7 @@ def test_a_worker_killed_mid_write_and_run_again_writes_what_an_uninterrupted_on
         summary = json.loads(storage.read_text(storage.join(killed, "training.json")))
         assert 1 <= summary["resumed_from_epoch"] < summary["epochs_run"]
         assert not storage.exists(storage.join(killed, "backup", "latest.json"))
-    expected, got = testing.output_digests(whole), testing.output_digests(killed)
-    litter = [n for n in got if ".tmp-" in n]  # a killed local write leaves its spool file
-    assert sorted(set(got) - set(litter)) == sorted(expected)
-    assert [n for n in expected if expected[n] != got[n]] == []
+    assert_same_outputs(whole, killed, litter=".tmp-")  # a killed local write's spool file
 
 
 def killed_then_run_again(command: list[str], kill_at: int) -> None:
@@ -211,16 +221,13 @@ def killed_then_run_again(command: list[str], kill_at: int) -> None:
 def test_duplicate_workers_and_a_racing_finish_write_what_one_run_does(
     step: str,
     where: str,
-    tiny_inputs: Path,
-    small_dataset: Path,
-    small_manifest: Path,
+    cli_inputs: dict[str, str],
     tmp_path: Path,
     request: pytest.FixtureRequest,
 ) -> None:
     """Both workers of two, each twice at once (a KFP retry beside a slow first attempt):
     four processes write the same parts and race to finish; the outputs are one run's."""
-    inputs = {"manifest": str(small_manifest), "raw": str(small_dataset),
-              "model": str(tiny_inputs / "model")}  # fmt: skip
+    inputs = cli_inputs
     root = str(tmp_path) if where == "local" else request.getfixturevalue("gcs_root")
     whole, raced = storage.join(root, "whole"), storage.join(root, "raced")
     assert run_cli(*testing.step_command(step, inputs, whole)).returncode == 0
@@ -243,9 +250,7 @@ def test_duplicate_workers_and_a_racing_finish_write_what_one_run_does(
     for worker in workers:
         _, err = worker.communicate(timeout=300)
         assert worker.returncode == 0, err
-    expected, got = testing.output_digests(whole), testing.output_digests(raced)
-    assert sorted(got) == sorted(expected)
-    assert [n for n in expected if expected[n] != got[n]] == []
+    assert_same_outputs(whole, raced)
 
 
 class Preempted(Exception):
