@@ -16,6 +16,7 @@ from glasses.errors import InputError
 from glasses.evaluation.evaluate import evaluate
 from glasses.evaluation.metrics import classification_metrics
 from glasses.model import registry
+from glasses.pages.evaluation import render as render_page
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +77,13 @@ def test_report_says_what_a_reviewer_asks_next(
     assert f"{kept['epochs_run']}; {kept['epoch_kept']}" in training
     assert "hparams: conv_blocks" in training and "left out (likely wrong labels)" in training
     assert "plain binary cross-entropy over every test face" in page  # not the trimmed loss
-    assert "so these losses sit far below the summary" in page  # the curves say why
+    # the curves say why they sit low, whenever an epoch was trimmed (not only the last)
+    rates = json.loads((trained_model / "history.json").read_text())["drop_rate"]
+    assert max(rates) > 0
+    assert "so these losses sit far below the summary" in page
+    metrics = json.loads((out / "metrics.json").read_text())
+    untrimmed = render_page(metrics, {"training_curves": b"png"}, {"trimmed_epochs": []})
+    assert "training_curves" in untrimmed and "far below the summary" not in untrimmed
     assert "below: the face&#x27;s label in the test set" in page  # not the prediction
 
 

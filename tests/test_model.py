@@ -14,6 +14,27 @@ from glasses.model.hparams import HParams
 from glasses.model.network import build_model
 
 
+def test_the_model_draws_no_seed_from_pythons_shared_random_stream() -> None:
+    """Retries jitter from Python's random in threads of their own: a draw between seeding and
+    building must not change the model's weights or its random layers' seeds."""
+    import random
+
+    import keras
+
+    hp = HParams(conv_blocks=1, filters=4, dense_units=8, augment=True, flip=True)
+
+    def variables(draws: int, seed: int = 5) -> list[np.ndarray]:
+        keras.utils.set_random_seed(3)
+        for _ in range(draws):
+            random.random()
+        return [np.asarray(v) for v in build_model(hp, 16, seed=seed).variables]
+
+    same, moved = variables(0), variables(7)
+    assert len(same) > len(build_model(hp, 16).weights)  # the seed states are compared too
+    assert all(np.array_equal(a, b) for a, b in zip(same, moved, strict=True))
+    assert not all(np.array_equal(a, b) for a, b in zip(same, variables(0, 6), strict=True))
+
+
 def test_builder_honours_every_hyperparameter() -> None:
     import keras
 

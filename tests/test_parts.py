@@ -3,6 +3,7 @@ output folder, never redoes or loses a part, and a part whose data went missing 
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -96,6 +97,11 @@ def test_score_gathering_neither_rescores_nor_loses_a_part(
     verdict = finish_scores(str(merged), strict, model=str(trained_model))
     assert verdict is not None and verdict["thresholds"]["max_uncertain_share"] == 0.0
     assert stamps(merged) == before
+    # the one-worker run judged by the same thresholds: the reports must then be equal
+    # (under the workers' own thresholds they differ whenever a face is uncertain)
+    assert finish_scores(str(one), strict, model=str(trained_model)) == verdict
+    uncertain = json.loads((merged / "score_report.json").read_text())["counts"]["uncertain"]
+    assert verdict["healthy"] is (uncertain == 0)
     assert (merged / "predictions.csv").read_bytes() == (one / "predictions.csv").read_bytes()
     assert (merged / "score_report.json").read_bytes() == (one / "score_report.json").read_bytes()
 

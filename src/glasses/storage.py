@@ -23,16 +23,16 @@ Which call retries how, on GCS (google-cloud-storage's own machinery, ``DEFAULT_
   object, and deleting what a lost answer already deleted is "not found", which is fine).
 
 What the retries cannot carry (a 403, a missing bucket, a network down past the deadline) ends
-in one error naming the URI. A retry's jittered sleep draws from Python's ``random``; every call
-here leaves that stream as it found it, so a retry cannot change what a seeded step draws next
-(Keras seeds its layers from it: a model trained over a flaky network came out different).
+in one error naming the URI. A retry's jittered sleep draws from Python's shared ``random``
+stream, in the calling thread and in the client's own background threads (its bucket-metadata
+cache), at moments no one controls: nothing seeded may draw from that stream
+(``glasses.model.network`` seeds its layers itself).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import random
 import re
 import shutil
 import signal
@@ -126,13 +126,11 @@ def _reason(err: Any) -> str:
 
 @contextlib.contextmanager
 def _gcs_errors(uri: str) -> Iterator[None]:
-    """Turn the client's exceptions into ones that name the URI and need no GCS knowledge, and
-    leave Python's random stream as it was (module docstring)."""
+    """Turn the client's exceptions into ones that name the URI and need no GCS knowledge."""
     import requests  # type: ignore[import-untyped]
     from google.api_core import exceptions as gexc
     from google.cloud.storage import exceptions as media
 
-    state = random.getstate()
     try:
         yield
     except gexc.NotFound as err:
@@ -145,8 +143,6 @@ def _gcs_errors(uri: str) -> Iterator[None]:
         raise StorageError(f"{uri}: {_reason(err)}") from err
     except (requests.RequestException, media.InvalidResponse, media.DataCorruption) as err:
         raise StorageError(f"{uri}: {type(err).__name__}: {err}") from err
-    finally:
-        random.setstate(state)
 
 
 def exists(uri: str) -> bool:

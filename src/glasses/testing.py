@@ -282,6 +282,15 @@ def output_digests(root: str, model_version: str | None = None) -> dict[str, str
     return found
 
 
+def differences(
+    expected: dict[str, str], got: dict[str, str], litter: str | None = None
+) -> list[str]:
+    """The files (output_digests) ``got`` lacks, holds with other bytes, or holds beyond
+    ``expected``, save those whose names contain ``litter`` (a killed write's spool file)."""
+    extra = [n for n in got if n not in expected and not (litter and litter in n)]
+    return sorted([n for n in expected if got.get(n) != expected[n]] + extra)
+
+
 def step_command(step: str, inputs: dict[str, str], out: str) -> list[str]:
     """The ``glasses`` arguments that run ``step`` on the tiniest settings that still do its
     work (parts of 20 faces, 1-epoch folds), from ``inputs``: manifest, raw, shards, model,

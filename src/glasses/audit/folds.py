@@ -164,7 +164,8 @@ def _fit_fold(
     from glasses.model.train import TrainingData, fit, seeded_strategy
 
     # each round's models start from their own seeds
-    strategy, replicas = seeded_strategy(s.seed + k + (r - 1) * s.folds)
+    seed = s.seed + k + (r - 1) * s.folds
+    strategy, replicas = seeded_strategy(seed)
     batch = s.hparams.batch_size * replicas
     data = TrainingData(
         strategy=strategy,
@@ -176,6 +177,7 @@ def _fit_fold(
         class_counts=(int((faces.labels[fit_on] < 0.5).sum()),
                       int((faces.labels[fit_on] >= 0.5).sum())),
         val_faces=int(check.sum()),
+        seed=seed,
     )  # fmt: skip
     return fit(data, s.hparams, epochs=s.epochs, patience=s.patience, monitor=s.monitor)
 

@@ -266,7 +266,10 @@ def training_facts(model: str, data: str, history: Any) -> dict[str, Any]:
         facts.update({k: summary[k] for k in ("epochs_run", "epoch_kept", "monitor")
                       if k in summary})  # fmt: skip
     if isinstance(history, dict) and history.get("drop_rate"):
-        facts["labels_left_out"] = float(history["drop_rate"][-1])
+        rates = [float(r) for r in history["drop_rate"]]
+        facts["labels_left_out"] = rates[-1]
+        # the curves are trimmed in every epoch that left something out, not only the last
+        facts["trimmed_epochs"] = [epoch for epoch, r in enumerate(rates, 1) if r > 0]
     metadata = _read_json(storage.join(data, SHARD_METADATA))
     if isinstance(metadata, dict):
         facts["split_sizes"] = {k: v["records"] for k, v in metadata.get("splits", {}).items()}

@@ -5,21 +5,42 @@ sigmoid unit; binary cross-entropy (over the faces whose labels look right, once
 ``glasses.model.losses``); Adam on an exponentially decaying learning rate. Pixel
 scaling is the model's first layer, so a saved model takes uint8 images exactly as the shards
 (and ``glasses.data.images.decode_and_resize``) hold them.
+
+Every initializer and random layer takes its seed from ``build_model``'s own: Keras would
+otherwise draw them from Python's shared ``random`` stream, which any thread may advance (the
+storage client's background threads jitter their retries with it), and the same seed would
+stop giving the same model.
 """
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
+from glasses import defaults
 from glasses.errors import InputError
 from glasses.model.hparams import HParams
 
 
-def build_model(hp: HParams, resolution: int, class_counts: tuple[int, int] | None = None) -> Any:
+def build_model(
+    hp: HParams,
+    resolution: int,
+    class_counts: tuple[int, int] | None = None,
+    *,
+    seed: int = defaults.SEED,
+) -> Any:
     """A compiled Keras model for ``resolution``-pixel uint8 RGB images. ``class_counts``
     (faces without, with glasses) weigh the classes alike when ``hp.balance_classes``."""
     import keras
     from keras import layers
+
+    seeds = random.Random(seed)  # this model's alone (module docstring)
+
+    def next_seed() -> int:
+        return seeds.randint(1, 10**9)
+
+    def kernel() -> Any:
+        return keras.initializers.GlorotUniform(seed=next_seed())
 
     if resolution < 2**hp.conv_blocks:
         # each block halves the image; Keras would fail deep inside a pooling layer
@@ -33,15 +54,18 @@ def build_model(hp: HParams, resolution: int, class_counts: tuple[int, int] | No
     x = layers.Rescaling(1.0 / 255, name="scale")(inputs)
     # both active in training only: Keras' random layers pass images through when serving
     if hp.flip:
-        x = layers.RandomFlip("horizontal", name="flip")(x)
+        x = layers.RandomFlip("horizontal", seed=next_seed(), name="flip")(x)
     if hp.augment:
-        x = layers.RandomTranslation(0.05, 0.05, fill_mode="nearest", name="shift")(x)
+        x = layers.RandomTranslation(
+            0.05, 0.05, fill_mode="nearest", seed=next_seed(), name="shift"
+        )(x)
     for block in range(hp.conv_blocks):
         x = layers.Conv2D(
             hp.filters * 2**block,
             hp.kernel_size,
             padding="same",
             activation="relu",
+            kernel_initializer=kernel(),
             name=f"conv{block + 1}",
         )(x)
         x = pool(2, name=f"pool{block + 1}")(x)
@@ -49,10 +73,14 @@ def build_model(hp: HParams, resolution: int, class_counts: tuple[int, int] | No
         # within an epoch, or validation sees a constant model while training looks fine
         x = layers.BatchNormalization(momentum=0.9, name=f"norm{block + 1}")(x)
     x = layers.Flatten(name="flatten")(x)
-    x = layers.Dropout(hp.dropout, name="dropout")(x)
-    x = layers.Dense(hp.dense_units, activation="relu", name="dense")(x)
+    x = layers.Dropout(hp.dropout, seed=next_seed(), name="dropout")(x)
+    x = layers.Dense(hp.dense_units, activation="relu", kernel_initializer=kernel(), name="dense")(
+        x
+    )
     # float32 output even under mixed precision: a sigmoid in float16 saturates early
-    outputs = layers.Dense(1, activation="sigmoid", dtype="float32", name="glasses")(x)
+    outputs = layers.Dense(
+        1, activation="sigmoid", dtype="float32", kernel_initializer=kernel(), name="glasses"
+    )(x)
     model = keras.Model(inputs, outputs, name="glasses_cnn")
     schedule = keras.optimizers.schedules.ExponentialDecay(
         hp.learning_rate, decay_steps=hp.decay_steps, decay_rate=hp.decay_rate

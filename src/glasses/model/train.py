@@ -73,6 +73,7 @@ class TrainingData:
     resolution: int
     class_counts: tuple[int, int]  # the train split's faces without and with glasses
     val_faces: int  # how many faces val holds: one of them is early stopping's unit
+    seed: int  # the model's initial weights and random layers (glasses.model.network)
     # train holds every epoch one after the other, each this many batches (a resumed run
     # skips the epochs done: glasses.model.backup); None: one epoch, reshuffled by tf.data
     steps_per_epoch: int | None = None
@@ -122,6 +123,7 @@ def distributed_inputs(
         resolution=int(metadata["resolution"]),
         class_counts=(counts.get("0", 0), counts.get("1", 0)),
         val_faces=int(metadata["splits"]["val"]["records"]),
+        seed=seed,
         steps_per_epoch=None if epochs is None else steps_per_epoch(records, global_batch),
     )
 
@@ -316,7 +318,7 @@ def fit(
                 previous = json.load(f)
         done = len(previous.get("loss", []))
         with inputs.strategy.scope():
-            model = build_model(hp, inputs.resolution, inputs.class_counts)
+            model = build_model(hp, inputs.resolution, inputs.class_counts, seed=inputs.seed)
         if hp.balance_classes:
             w = model.loss.class_weight.numpy()
             log.info("%d faces without glasses, %d with: each weighs %.2f and %.2f in the loss",

@@ -208,7 +208,10 @@ def _make_tuner(
             storage.copy_tree(work, state_remote)
 
     def hypermodel(hp: Any) -> Any:
-        return build_model(sample_hparams(hp, search_space, base), resolution, class_counts)
+        # every trial starts from the same seeds: trials differ by their hyperparameters only
+        return build_model(
+            sample_hparams(hp, search_space, base), resolution, class_counts, seed=seed
+        )
 
     common = {
         "hypermodel": hypermodel,

@@ -45,7 +45,7 @@ def _training_table(facts: Mapping[str, Any]) -> str:
     if "monitor" in facts:
         rows.append(("Early stopping watched", facts["monitor"]))
     if "labels_left_out" in facts:
-        rows.append(("Share of each training batch left out (likely wrong labels)",
+        rows.append(("Share of each training batch left out (likely wrong labels), last epoch",
                      f"{facts['labels_left_out']:.1%}"))  # fmt: skip
     for key, value in facts.get("hyperparameters", {}).items():
         rows.append((f"hparams: {key}", value))
@@ -90,7 +90,7 @@ def render(
     for key, title, caption in SECTIONS:
         if key not in figures:
             continue
-        if key == "training_curves" and training.get("labels_left_out"):
+        if key == "training_curves" and training.get("trimmed_epochs"):
             caption += CURVES_TRIMMED
         sections.append(figure_section(key, title, caption, figures[key]))
     verdict = "BLESSED" if blessed else "NOT BLESSED"
