@@ -40,11 +40,13 @@ score-run: $(STAMP)
 		--model-registry $(abspath $(SCORE_DIR))/registry --source $(abspath $(SCORE_DIR))/gan \
 		--review-output $(abspath $(SCORE_DIR))/review
 
-## make compile: both pipelines' YAML to upload in the KFP UI, using IMAGE:VERSION
+## make compile: every pipeline's YAML to upload in the KFP UI, using IMAGE:VERSION
 compile: $(STAMP)
 	$(PY) pipeline.py --compile --output glasses_pipeline.yaml --image $(IMAGE):$(VERSION)
 	$(PY) pipeline.py --pipeline scoring --compile --output glasses_scoring_pipeline.yaml \
 		--image $(IMAGE):$(VERSION)
+	$(PY) pipeline.py --pipeline experiments --compile \
+		--output glasses_experiments_pipeline.yaml --image $(IMAGE):$(VERSION)
 
 ## make image / make push: IMAGE:VERSION (gpu target) and IMAGE:VERSION-cpu, with docker buildx
 image:

@@ -41,9 +41,16 @@ from components.parameters import (
     pipeline_parameters,
     type_of,
 )
-from components.pipelines import PIPELINES, SCORING, TRAINING, Pipeline
+from components.pipelines import EXPERIMENTS, PIPELINES, SCORING, TRAINING, Pipeline
 from components.placement import DEFAULT_IMAGE, CompileSettings, GpuSettings
-from components.runners import Cluster, ClusterError, LocalRun, ScoringRun, StepFailed
+from components.runners import (
+    Cluster,
+    ClusterError,
+    ExperimentsRun,
+    LocalRun,
+    ScoringRun,
+    StepFailed,
+)
 from components.training import SERVICE_ACCOUNT
 from glasses import artifacts, console
 
@@ -116,7 +123,7 @@ def build_parser(pipeline: Pipeline = TRAINING) -> argparse.ArgumentParser:
         kind = type_of(param)
         if param.default is not inspect.Parameter.empty:
             default = f"default: {param.default!r}"
-        elif name == "source" and pipeline is TRAINING:
+        elif name == "source" and pipeline is not SCORING:
             default = "required, except for --run-local, which synthesises faces"
         else:
             default = "required"
@@ -227,22 +234,36 @@ def _run_local(
     scoring = pipeline is SCORING
     if scoring:
         _require(SCORING, arguments, "for --run-local of the scoring pipeline")
-    root = args.pipeline_root or ("runs/scoring" if scoring else "runs/pipeline")
+    root = args.pipeline_root or {
+        SCORING.key: "runs/scoring",
+        EXPERIMENTS.key: "runs/experiments",
+    }.get(pipeline.key, "runs/pipeline")
     # checked and built before any data is made, so a missing engine costs nothing
     runner = (
         runners.docker_runner(Path(root).resolve(), arguments) if args.runner == "docker" else None
     )
-    if not scoring:
-        if "source" not in arguments:
-            arguments["source"] = runners.synthetic_source(root, args.synth_count, args.synth_size)
+    if not scoring and "source" not in arguments:
+        arguments["source"] = runners.synthetic_source(root, args.synth_count, args.synth_size)
+    if pipeline is TRAINING:
         arguments.setdefault("model_registry", os.path.join(os.path.abspath(root), "registry"))
+    if pipeline is EXPERIMENTS:
+        arguments.setdefault("experiments_output", os.path.join(os.path.abspath(root), "output"))
     start = time.perf_counter()
-    run = runners.run_scoring_local if scoring else runners.run_local
-    result = run(arguments, root, settings, not args.no_cache, runner)
+    cache = not args.no_cache
+    result: LocalRun | ScoringRun | ExperimentsRun
+    if scoring:
+        result = runners.run_scoring_local(arguments, root, settings, cache, runner)
+    elif pipeline is EXPERIMENTS:
+        result = runners.run_experiments_local(arguments, root, settings, cache, runner)
+    else:
+        result = runners.run_local(arguments, root, settings, cache, runner)
     seconds = time.perf_counter() - start
     print(f"pipeline: finished in {seconds:.0f}s; run folder {result.run_dir}")
     if isinstance(result, ScoringRun):
         _say_scoring(result)
+    elif isinstance(result, ExperimentsRun):
+        print(f"  tables:      {result.tables}")
+        print(f"  page:        {result.page}")
     else:
         _say_run(result)
     return 0

@@ -1,9 +1,10 @@
-"""The two pipelines this project compiles, runs and schedules, as ``pipeline.py --pipeline``
+"""The pipelines this project compiles, runs and schedules, as ``pipeline.py --pipeline``
 names them: what each is called, where its parameters and their run-form texts are, how it is
 built, and what its recurring run is called.
 
     training (the default): ingest -> shard -> [audit] -> tune -> train -> evaluate -> publish
     scoring: the registry's latest model scores a new batch of GAN faces
+    experiments: the seed paper's studies, each configuration over seeds, beside its tables
 """
 
 from collections.abc import Callable, Mapping
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from components import scoring, training
+from components import experiments, scoring, training
 from components.placement import CompileSettings
 from glasses.errors import OneOf
 
@@ -60,4 +61,8 @@ TRAINING = Pipeline(
 SCORING = Pipeline(
     "scoring", scoring, "glasses_scoring_pipeline", f"{scoring.PIPELINE_NAME}-hourly"
 )
-PIPELINES = {p.key: p for p in (TRAINING, SCORING)}
+EXPERIMENTS = Pipeline(
+    "experiments", experiments, "glasses_experiments_pipeline",
+    f"{experiments.PIPELINE_NAME}-monthly", experiments.CHOICES,
+)  # fmt: skip
+PIPELINES = {p.key: p for p in (TRAINING, SCORING, EXPERIMENTS)}

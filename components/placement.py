@@ -53,8 +53,14 @@ RESOURCES: dict[str, Resources] = {
     "resolve-model": Resources("100m", "256Mi"),
     "score-new-faces": Resources("2", "4Gi"),
     "check-batch": Resources("100m", "256Mi"),
+    "plan-experiments": Resources("100m", "256Mi"),
+    "experiments-data": Resources("500m", "1Gi"),
+    "experiments-shard": Resources("2", "4Gi"),
+    "plan-experiment-runs": Resources("100m", "256Mi"),
+    "experiment-run": Resources("4", "16Gi"),
+    "experiments-report": Resources("1", "2Gi"),
 }
-GPU_STEPS = ("tune", "train", "audit")
+GPU_STEPS = ("tune", "train", "audit", "experiment-run")
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,7 @@ class Retry:
 # node drained for an upgrade); the GPU steps: preemptible nodes come back in minutes, and a
 # retry goes on from the last epoch or fold that finished, so they get the most retries
 DATA_STEPS = ("ingest", "shard", "merge-shards", "evaluate", "score", "merge-scores",
-              "score-new-faces")  # fmt: skip
+              "score-new-faces", "experiments-data", "experiments-shard")  # fmt: skip
 RETRIES: dict[str, Retry] = {
     **{name: Retry(3, "10s") for name in RESOURCES},
     **{name: Retry(3, "60s") for name in DATA_STEPS},

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from components.parameters import ConfigError
-from components.pipelines import SCORING, TRAINING, Pipeline
+from components.pipelines import EXPERIMENTS, SCORING, TRAINING, Pipeline
 from components.placement import CompileSettings
 from glasses import artifacts, console
 
@@ -38,6 +38,14 @@ class ScoringRun:
     predictions: Path  # the folder of predictions.csv, score_report.json, the batch report
     review: Path  # the folder of the review page and the Label Studio tasks
     summary: Path  # the run's summary (Markdown)
+
+
+@dataclass(frozen=True)
+class ExperimentsRun:
+    run_dir: Path
+    output: Path  # the experiments' folder: runs/, paper_tables.md and .json, the page
+    tables: Path
+    page: Path
 
 
 def docker_runner(root: Path, arguments: Mapping[str, Any]) -> Any:
@@ -166,6 +174,20 @@ def run_scoring_local(
     run_dir = _run_dag(SCORING, arguments, pipeline_root, settings, cache, runner)
     merged = run_dir / "merge-scores"
     return ScoringRun(run_dir, merged / "predictions", merged / "review", merged / "summary")
+
+
+def run_experiments_local(
+    arguments: Mapping[str, Any],
+    pipeline_root: str,
+    settings: CompileSettings | None = None,
+    cache: bool = False,
+    runner: Any = None,
+) -> ExperimentsRun:
+    """The experiments DAG with KFP's own local runner, like ``run_local``."""
+    run_dir = _run_dag(EXPERIMENTS, arguments, pipeline_root, settings, cache, runner)
+    output = Path(arguments["experiments_output"])
+    return ExperimentsRun(run_dir, output, output / artifacts.PAPER_TABLES_MD,
+                          output / artifacts.EXPERIMENTS_PAGE)  # fmt: skip
 
 
 def _run_dag(

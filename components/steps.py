@@ -455,3 +455,86 @@ def check_batch(healthy: bool, fail_on_drift: bool) -> None:
     if fail_on_drift and not healthy:
         raise RuntimeError("the scored batch is unhealthy (see its batch report); fail_on_drift "
                            "is set")  # fmt: skip
+
+
+# ---- the paper's experiments (components/experiments.py) ------------------------------------
+
+
+@_component
+def plan_experiments(study: str, seeds: int) -> list[int]:
+    """The resolutions the chosen studies shard at (checks the studies and seeds first)."""
+    from glasses.experiments.run import plan
+
+    return plan(study, seeds)[0]
+
+
+@_component
+def experiments_data(source: str, output: str) -> str:
+    """Ingest the source once into ``output``/ingested; returns the manifest's URI."""
+    from glasses.console import setup
+    from glasses.experiments.run import prepare
+
+    setup()  # our logging level, from pipeline.py --log-level
+    return prepare(source, output)
+
+
+@_component
+def experiments_shard(output: str, resolution: int) -> str:
+    """The shards at one resolution, once, into ``output``/shards/<R>px, from the manifest
+    experiments-data wrote; returns their URI. (The manifest is found by its place, not
+    passed: KFP 2.17's local runner hands a task in a ParallelFor the loop's item for every
+    parameter an upstream task produced.)"""
+    from glasses import storage
+    from glasses.artifacts import MANIFEST
+    from glasses.console import setup
+    from glasses.experiments.layout import ingested
+    from glasses.experiments.run import shard_once
+
+    setup()
+    return shard_once(storage.join(ingested(output), MANIFEST), output, resolution)
+
+
+@_component
+def plan_experiment_runs(study: str, seeds: int, shards: list[str]) -> list:  # type: ignore[type-arg]
+    """Each run (configuration and seed), once every resolution's shards are written."""
+    from glasses.experiments.run import plan
+
+    return plan(study, seeds)[1]
+
+
+@_component
+def experiment_run(
+    source: str,
+    output: str,
+    configuration: str,
+    seed: int,
+    protocol: str,
+    epochs: int,
+    max_trials: int,
+    tune_epochs: int,
+) -> str:
+    """One configuration at one seed: tune if tuned, train, evaluate, result.json (skipped when
+    an earlier run finished it); ``epochs`` 0: the protocol's own."""
+    from glasses.console import setup
+    from glasses.experiments.run import run_configuration
+
+    setup()
+    run_configuration(source, output, configuration, seed, protocol, epochs or None,
+                      max_trials, tune_epochs)  # fmt: skip
+    return configuration
+
+
+@_component
+def experiments_report(
+    output: str,
+    runs: list[str],
+    page: Output[HTML],
+    tables: Output[Markdown],
+    results: Output[Metrics],
+) -> None:
+    """The paper's tables and page from every finished run, on the run page too."""
+    from glasses.console import setup
+    from glasses.run_page import show_experiments
+
+    setup()
+    show_experiments(output, page, tables, results)

@@ -115,7 +115,8 @@ def instance_noisy_shards(tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
 # fixtures that train a model, run the DAG, or make data only those tests use: a test that
 # asks for one is slow and must say so where it stands (@pytest.mark.slow)
 SLOW_FIXTURES = {"trained_model", "train_shards", "first_run", "audited", "noisy_shards",
-                 "instance_noisy_shards", "audit_runs", "evaluated", "trained"}  # fmt: skip
+                 "instance_noisy_shards", "audit_runs", "evaluated", "trained",
+                 "studied"}  # fmt: skip
 # with pytest-xdist (the tests run on every core), the tests that share an expensive session
 # fixture run in one worker, so that each fixture is made once; so do the quick tests that
 # import TensorFlow (5 s a process), away from those that compile the DAG (see FIRST)
@@ -127,7 +128,7 @@ GROUPS = {"audited": "audited", "audit_runs": "dag", "first_run": "dag", "noisy_
 TENSORFLOW_MODULES = {"test_model", "test_noisy_labels", "test_train", "test_shard",
                       "test_audit", "test_tune"}  # fmt: skip
 # modules long enough for a worker of their own (their module fixtures made once there)
-MODULE_GROUPS = {"test_faults": "faults"}
+MODULE_GROUPS = {"test_faults": "faults", "test_experiments": "experiments"}
 # KFP calls inspect.stack() for every resource it sets on a task, which costs several times
 # more once TensorFlow's thousands of modules are loaded: the tests that compile the DAG run
 # first, before any test imports TensorFlow

@@ -435,12 +435,14 @@ def test_every_task_that_runs_a_pod_has_a_retry_policy(
     """In both pipelines: a failed pod is retried with backoff, the GPU steps (preemptible
     nodes; each retry resumes from its backup or finished folds) the most; check-batch, which
     fails on purpose, never."""
-    from components import scoring
+    from components import experiments, scoring
 
     scoring.compile_pipeline(str(tmp_path / "s.yaml"))
     scored = yaml.safe_load((tmp_path / "s.yaml").read_text())
+    experiments.compile_pipeline(str(tmp_path / "e.yaml"))
+    studied = next(yaml.safe_load_all((tmp_path / "e.yaml").read_text()))
     checked = []
-    for spec in (compiled, scored):
+    for spec in (compiled, scored, studied):
         for task in all_tasks(spec["root"]["dag"], spec["components"]).values():
             component = spec["components"][task["componentRef"]["name"]]
             if "dag" in component or "importer" in json.dumps(
@@ -454,9 +456,10 @@ def test_every_task_that_runs_a_pod_has_a_retry_policy(
                 continue
             assert policy and policy["maxRetryCount"] >= 3 and policy["backoffFactor"] == 2.0, step
             checked.append(step)
-            if step in ("train", "tune") or step.startswith("audit"):
+            if step in ("train", "tune", "experiment-run") or step.startswith("audit"):
                 assert policy["maxRetryCount"] == 5 and policy["backoffDuration"] == "120s", step
-    assert {"train", "tune", "audit", "shard", "score-new-faces", "resolve-model"} <= set(checked)
+    assert {"train", "tune", "audit", "shard", "score-new-faces", "resolve-model",
+            "experiment-run", "experiments-shard"} <= set(checked)  # fmt: skip
     # what local runs compile: KFP's local runner would sleep through every backoff
     local = compile_to(tmp_path / "local.yaml", CompileSettings(retries=False))
     assert "retryPolicy" not in local["text"]

@@ -82,6 +82,12 @@ HELP: dict[str, str] = {
     "through_round": "stop after this round (a fan-out stage of a DAG); default: every round",
     "filter_by": "cleanlab.filter.find_label_issues' method",
     "apply": "what corrections.csv does with a flagged face: drop it, or relabel it as suggested",
+    # experiments
+    "study": "comma-separated studies: resolution, batch, models",
+    "seeds": "runs of each configuration, seeds 0, 1, ...",
+    "tune_epochs": "epochs per tuning trial",
+    "protocol": "paper: its plain loss and epochs; project: this project's defaults",
+    "configuration": "one configuration's key (glasses.experiments.studies)",
     # score
     "split": "split to score from a manifest or shards ('all' for every row)",
     "accepted_output": "copy confident faces here, into glasses/ and no_glasses/",

@@ -16,6 +16,8 @@ Each step's output is a folder (a local path or a ``gs://`` prefix):
     registry  REGISTRY/latest.json, REGISTRY/<version>/ (a model folder)
     audit     AUDIT/label_issues.csv, AUDIT/audit_report.json, AUDIT/review.html,
               AUDIT/label_studio_tasks.json, AUDIT/label_studio_config.xml, AUDIT/corrections.csv
+    experiments EXP/paper_tables.{md,json}, EXP/experiments.html, EXP/runs/.../result.json
+              (glasses.experiments.run says the layout)
     (fan-out) OUT/_parts/ (glasses.parts)
 """
 
@@ -64,3 +66,9 @@ AUDIT_REPORT = "audit_report.json"
 AUDIT_PAGE = REVIEW_PAGE
 CORRECTIONS = "corrections.csv"
 NO_AUDIT = "no_audit.json"  # in an audit folder that holds no audit (the pipeline's audit: off)
+
+# ---- the paper's experiments ----------------------------------------------------------------
+EXPERIMENT_RESULT = "result.json"  # one configuration at one seed, written last
+PAPER_TABLES_MD = "paper_tables.md"
+PAPER_TABLES_JSON = "paper_tables.json"
+EXPERIMENTS_PAGE = "experiments.html"

@@ -90,6 +90,13 @@ def _said_tune(result: Any, args: argparse.Namespace) -> str:
     )
 
 
+def _said_experiments(s: Any, args: argparse.Namespace) -> str:
+    return (
+        f"{s.runs} runs: {s.ran} run now, {s.skipped} finished before; {s.tables}, {s.page} "
+        f"in {s.seconds:.0f}s"
+    )
+
+
 def _said_train(result: Any, args: argparse.Namespace) -> str:
     resumed = (
         f", resumed after epoch {result.resumed_from_epoch}" if result.resumed_from_epoch else ""
@@ -180,6 +187,14 @@ COMMANDS = (
     Command("evaluate", "test-split metrics, blessing gate and HTML report",
             "glasses.evaluation.evaluate:evaluate", _said_evaluate, skip=("split",),
             tensorflow=True),
+    Command("experiments", "the paper's studies over seeds, beside its tables",
+            "glasses.experiments.run:experiments", _said_experiments, tensorflow=True,
+            help={"output": "folder or gs:// prefix for the runs, tables and page",
+                  "source": "folder or gs:// prefix in the Kaggle layout (a ground_truth.csv "
+                  "beside its CSVs adds accuracy against the truth)",
+                  "epochs": "epochs of every training (default: the paper's 20, 30 for the "
+                  "models; the defaults' under --protocol project)",
+                  "max_trials": "trials of each tuned model's random search"}),
     Command("score", "probability of glasses for a batch of faces",
             "glasses.scoring.score:score", _said_score, tensorflow=True, status=_score_status,
             help={"model": "model folder train wrote, or a registry (its latest model)",

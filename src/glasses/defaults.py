@@ -72,3 +72,9 @@ AUDIT_MODE: Final = "off"
 NUM_SHARD_WORKERS: Final = 2
 NUM_SCORE_WORKERS: Final = 2
 NUM_AUDIT_WORKERS: Final = 5
+
+# experiments: the seed paper's studies (glasses.experiments.studies holds its figures)
+EXPERIMENT_STUDIES: Final = "resolution,batch,models"
+EXPERIMENT_SEEDS: Final = 3
+EXPERIMENT_PROTOCOL: Final = "paper"  # its plain loss and epochs; "project": the defaults
+EXPERIMENT_TRIALS: Final = 5  # the paper's random search: 5 trials

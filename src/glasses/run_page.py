@@ -121,3 +121,19 @@ def show_audit(
         audit_metrics.log_metric(f"estimated_noise_rate_{label}", round(float(rate), 6))
     storage.copy(storage.join(audit.path, artifacts.AUDIT_PAGE), review.path)
     storage.copy(storage.join(audit.path, artifacts.LABEL_STUDIO_TASKS), review_tasks.path)
+
+
+def show_experiments(output: str, page: Any, tables: Any, results: Any) -> None:
+    """The experiments' page as HTML, their tables as Markdown, and each configuration's mean
+    headline figure as Metrics."""
+    from glasses.experiments.tables import write_report
+
+    md, html_page = write_report(output)
+    storage.copy(html_page, page.path)
+    storage.copy(md, tables.path)
+    found = json.loads(storage.read_text(storage.join(output, artifacts.PAPER_TABLES_JSON)))
+    for table in found["tables"]:
+        for row in table["rows"]:
+            for metric, m in row["measured"].items():
+                results.log_metric(f"{row['configuration']}-{row['protocol']}-{metric}",
+                                   round(float(m["mean"]), 6))  # fmt: skip

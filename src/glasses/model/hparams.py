@@ -91,6 +91,14 @@ class HParams:
         if problems:
             raise InputError("bad hyperparameters: " + "; ".join(problems))
 
+    @classmethod
+    def paper(cls) -> HParams:
+        """The seed paper's untuned model as it trained it: plain binary cross-entropy on
+        every face (no trimming, smoothing, flips or class weights), no gradient clipping,
+        the last epoch's weights (no averaging)."""
+        return cls(drop_noisy=0.0, label_smoothing=0.0, flip=False, balance_classes=False,
+                   clipnorm=0.0, average_epochs=1)  # fmt: skip
+
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2) + "\n"
 

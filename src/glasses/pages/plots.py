@@ -173,3 +173,59 @@ def probability_histogram(batch: Sequence[int], reference: Sequence[int] | None)
     ax.set_ylabel("share of faces")
     ax.legend(fontsize=8)
     return _png(fig)
+
+
+def study_chart(
+    names: Sequence[str],
+    measured: Sequence[Mapping[str, float] | None],
+    paper: Sequence[float | None],
+    label: str,
+) -> bytes:
+    """One bar per configuration: the mean over seeds, its range as an error bar, the paper's
+    single run as a black diamond beside it."""
+    fig, ax = _figure(size=(max(4.0, 1.3 * len(names) + 1.5), 3.4))
+    xs = range(len(names))
+    means = [m["mean"] if m else 0.0 for m in measured]
+    low = [m["mean"] - m["min"] if m else 0.0 for m in measured]
+    high = [m["max"] - m["mean"] if m else 0.0 for m in measured]
+    ax.bar(xs, means, yerr=[low, high], capsize=4, alpha=0.7, label="measured (mean, range)")
+    shown = [(x, p) for x, p in zip(xs, paper, strict=True) if p is not None]
+    if shown:
+        ax.plot([x for x, _ in shown], [p for _, p in shown], "kD", label="the paper (one run)")
+    ax.set_xticks(list(xs), names, fontsize=8)
+    ax.set_ylabel(label)
+    values = [v for v in [*means, *(p for p in paper if p is not None)] if v]
+    if values and "accuracy" in label:
+        ax.set_ylim(max(0.0, min(values) - 0.1), min(1.0, max(values) + 0.05))
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def accuracy_curves(
+    curves: Mapping[str, Sequence[Sequence[float]]], title: str, ylabel: str = "accuracy"
+) -> bytes:
+    """Per name, the mean curve over its runs and the band between the lowest and highest
+    (the paper's Figures 10 and 11 show one run each)."""
+    fig, ax = _figure(size=(7.5, 4.0))
+    for name, runs in curves.items():
+        length = min(len(r) for r in runs)
+        if not length:
+            continue
+        epochs = list(range(1, length + 1))
+        columns = [[r[e] for r in runs] for e in range(length)]
+        mean = [sum(c) / len(c) for c in columns]
+        runs_said = f"{len(runs)} run" + ("s" if len(runs) > 1 else "")
+        (line,) = ax.plot(epochs, mean, marker="o", ms=3, label=f"{name} ({runs_said})")
+        if len(runs) > 1:
+            ax.fill_between(epochs, [min(c) for c in columns], [max(c) for c in columns],
+                            color=line.get_color(), alpha=0.15)  # fmt: skip
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _png(fig)
