@@ -245,7 +245,8 @@ def default_and_plain(
 # on the flipped training faces the default calls 0.80 and 0.97 by their true label, the plain
 # loss 0.62 and 0.20 (coin-toss flips), and 0.53 and 0.53 against 0.16 and 0.33 (flips where
 # faces are hard). Held out (160 faces) the default leads by +0.01 and +0.09 on coin-toss
-# flips; on the hard faces' flips by +0.02 and -0.005, so there only "not below" is asserted.
+# flips; on the hard faces' flips by +0.02 and -0.005, so there only "at most three faces
+# below" is asserted.
 
 
 @pytest.mark.slow
