@@ -52,6 +52,7 @@ def test_each_study_has_a_row_per_configuration_beside_the_papers_figure(studied
     markdown = (studied / "paper_tables.md").read_text()
     assert "| 32 px | paper | 1 | 0.8611 |" in markdown
     assert "| tuned learning rate | paper | 1 | 0.869 |" in markdown
+    assert "Trained for at most 1 epochs; tuned by 1 trials of 1 epochs." in markdown
     run = studied / "runs" / "paper" / "models-tuned-architecture" / "seed-0"
     result = json.loads((run / "result.json").read_text())
     assert (run / "tune" / "best_hparams.json").exists() and result["tune_seconds"] > 0
@@ -79,6 +80,9 @@ def test_a_rerun_skips_finished_configurations_and_runs_new_seeds(
     again = experiments(str(small_dataset), str(studied), **TINY)  # type: ignore[arg-type]
     assert (again.ran, again.skipped) == (0, 9) and result_stamps(studied) == before
     (studied / "runs" / "paper" / "batch-batch-64" / "seed-0" / "result.json").unlink()
+    other = re.escape("made with {'epochs': 1}, not {'epochs': 2}")
+    with pytest.raises(SettingError, match=other):  # one output, one set of settings
+        experiments(str(small_dataset), str(studied), study="resolution", seeds=1, epochs=2)
     more = experiments(str(small_dataset), str(studied), study="batch", seeds=2, epochs=1)
     assert (more.runs, more.ran, more.skipped) == (6, 4, 2)  # seed 1 of each, and the one gone
     tables = json.loads((studied / "paper_tables.json").read_text())

@@ -85,3 +85,18 @@ def test_tuner_none_hands_on_the_starting_hyperparameters(tmp_path: Path) -> Non
                   hparams=BASE)  # fmt: skip
     assert result.trials == 0 and result.best == BASE
     assert HParams.load(str(tmp_path / "out" / "best_hparams.json")) == BASE
+
+
+def test_the_tuners_seed_never_comes_from_pythons_shared_stream() -> None:
+    """Keras Tuner's oracle takes seed 0 for none and draws one from Python's random, which a
+    storage retry's jitter moves: tune's seed 0 is that draw's value, made without the stream."""
+    import random
+
+    import keras
+
+    from glasses.model.tune import tuner_seed
+
+    keras.utils.set_random_seed(0)
+    drawn = random.randint(1, 10000)  # what the oracle draws for seed 0, nothing in between
+    random.random()  # a retry's jitter
+    assert tuner_seed(0) == drawn and tuner_seed(7) == 7

@@ -132,14 +132,27 @@ def run_configuration(
     tune_epochs: int = defaults.TUNE_EPOCHS,
 ) -> bool:
     """One configuration (its key) at one seed, from the shards at its resolution: tune if it
-    is a tuned model, train, evaluate, then ``result.json``. False if that was already there."""
+    is a tuned model, train, evaluate, then ``result.json``. False if that was already there,
+    run with the same settings; run with others, it is an error: one output, one protocol's
+    settings, so a table never mixes runs of 1 and 20 epochs."""
     from glasses.evaluation.evaluate import evaluate
     from glasses.model.train import train
     from glasses.model.tune import tune
 
     c = configuration_named(configuration)
     folder = run_folder(output, protocol, c, seed)
-    if storage.exists(storage.join(folder, EXPERIMENT_RESULT)):
+    settings = {"epochs": studies.epochs_for(protocol, c.study, epochs)}
+    if c.search_space:
+        settings |= {"max_trials": max_trials, "tune_epochs": tune_epochs}
+    done = storage.join(folder, EXPERIMENT_RESULT)
+    if storage.exists(done):
+        before = json.loads(storage.read_text(done)).get("settings")
+        if before != settings:
+            raise SettingError(
+                f"{done}: this run was made with {before}, not {settings}; use the same "
+                "settings to go on, or another --output",
+                *settings,
+            )
         log.info("experiments: %s seed %d finished in an earlier run", c.key, seed)
         return False
     shards = shards_at(output, c.resolution)
@@ -151,15 +164,16 @@ def run_configuration(
         hp, tune_seconds = tuned.best, tuned.seconds
     model = storage.join(folder, "model")
     monitor = "val_loss" if protocol == "paper" else defaults.MONITOR
-    trained = train(shards, model, hparams=hp, epochs=studies.epochs_for(protocol, c.study, epochs),
-                    seed=seed, monitor=monitor)  # fmt: skip
+    trained = train(shards, model, hparams=hp, epochs=settings["epochs"], seed=seed,
+                    monitor=monitor)  # fmt: skip
     evaluation = storage.join(folder, "evaluation")
     evaluate(shards, model, evaluation, min_accuracy=0.0)
     metrics = json.loads(storage.read_text(storage.join(evaluation, METRICS)))
     history = json.loads(storage.read_text(storage.join(model, HISTORY)))
     result = {
         "configuration": c.key, "study": c.study, "name": c.name, "protocol": protocol,
-        "seed": seed, "resolution": c.resolution, "batch_size": c.batch_size,
+        "seed": seed, "settings": settings, "resolution": c.resolution,
+        "batch_size": c.batch_size,
         "search_space": c.search_space, "hparams": json.loads(hp.to_json()),
         "epochs_run": trained.epochs_run, "epoch_kept": trained.epoch_kept,
         "val_accuracy": trained.best_val_accuracy, "val_loss": trained.best_val_loss,
@@ -169,7 +183,7 @@ def run_configuration(
         "history": {k: history[k] for k in ("accuracy", "val_accuracy", "loss", "val_loss")
                     if k in history},
     }  # fmt: skip
-    storage.write_text(storage.join(folder, EXPERIMENT_RESULT), json.dumps(result, indent=1) + "\n")
+    storage.write_text(done, json.dumps(result, indent=1) + "\n")
     return True
 
 

@@ -90,9 +90,11 @@ def build_tables(output: str, results: Sequence[Mapping[str, Any]]) -> dict[str,
                     "resolution": c.resolution, "batch_size": c.batch_size,
                     "search_space": c.search_space, "paper": dict(c.paper),
                     "seeds": [r["seed"] for r in runs], "measured": measured,
+                    "settings": runs[0].get("settings", {}),
                 })  # fmt: skip
         if rows:
-            tables.append({"study": study, "metrics": list(METRICS[study]), "rows": rows})
+            table = {"study": study, "metrics": list(METRICS[study]), "rows": rows}
+            tables.append({**table, "trained": settings_line(table)})
     return {"tables": tables, "labels": dict(LABELS)}
 
 
@@ -136,8 +138,19 @@ def markdown(tables: Mapping[str, Any]) -> str:
             if truth:
                 cells.append(_cell(row["measured"], "test_accuracy_vs_truth"))
             out.append("| " + " | ".join(cells) + " |")
-        out.append("")
+        out += ["", table["trained"], ""]
     return "\n".join(out)
+
+
+def settings_line(table: Mapping[str, Any]) -> str:
+    """How the table's runs were trained, in a sentence: epochs, and the searches' size."""
+    epochs = sorted({r["settings"].get("epochs") for r in table["rows"]} - {None})
+    said = f"Trained for at most {' or '.join(map(str, epochs))} epochs" if epochs else ""
+    searches = sorted({(r["settings"]["max_trials"], r["settings"]["tune_epochs"])
+                       for r in table["rows"] if "max_trials" in r["settings"]})  # fmt: skip
+    if searches:
+        said += "; tuned by " + " or ".join(f"{t} trials of {e} epochs" for t, e in searches)
+    return said + "." if said else ""
 
 
 def write_report(output: str) -> tuple[str, str]:

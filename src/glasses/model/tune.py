@@ -21,6 +21,7 @@ import dataclasses
 import json
 import logging
 import os
+import random
 import time
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -165,6 +166,14 @@ def tune(
     return TuneResult(best, best_score, len(trials), time.perf_counter() - start)
 
 
+def tuner_seed(seed: int) -> int:
+    """Keras Tuner takes a seed of 0 for none and draws one from Python's shared ``random``,
+    which the storage client's retries draw from too (glasses.storage): seed 0 is given the
+    value it drew after ``set_random_seed(0)`` with no retry in between, so it keeps the
+    searches it gave and no retry can change them."""
+    return seed or random.Random(seed).randint(1, 10000)
+
+
 def _make_tuner(
     kt: Any,
     kind: str,
@@ -216,7 +225,7 @@ def _make_tuner(
     common = {
         "hypermodel": hypermodel,
         "objective": "val_loss",
-        "seed": seed,
+        "seed": tuner_seed(seed),
         "directory": work,
         "project_name": PROJECT,
         "overwrite": False,

@@ -84,7 +84,8 @@ def render(tables: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) -> s
             charts.append(figure_section(f"{study}-{metric}", title, "", png))
         sections.append(
             f'<section id="{study}"><h2>{study.capitalize()}</h2>'
-            f"<p>{html.escape(CAPTIONS[study])}</p>{_table(table, labels)}"
+            f"<p>{html.escape(CAPTIONS[study])} {html.escape(table['trained'])}</p>"
+            f"{_table(table, labels)}"
             f'<div class="charts">{"".join(charts)}</div></section>'
         )
     untuned = {**_curves(results, ["untuned"], "accuracy")}
