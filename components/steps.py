@@ -484,14 +484,12 @@ def experiments_shard(output: str, resolution: int) -> str:
     experiments-data wrote; returns their URI. (The manifest is found by its place, not
     passed: KFP 2.17's local runner hands a task in a ParallelFor the loop's item for every
     parameter an upstream task produced.)"""
-    from glasses import storage
-    from glasses.artifacts import MANIFEST
     from glasses.console import setup
-    from glasses.experiments.layout import ingested
+    from glasses.experiments.layout import manifest
     from glasses.experiments.run import shard_once
 
     setup()
-    return shard_once(storage.join(ingested(output), MANIFEST), output, resolution)
+    return shard_once(manifest(output), output, resolution)
 
 
 @_component

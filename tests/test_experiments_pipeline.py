@@ -4,13 +4,17 @@ of it under KFP's local runner: the tables, the page, and a rerun that skips eve
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from tests.test_pipeline import KfpApiStub, all_tasks, without_sdk_version
+from tests.test_pipeline import (
+    KfpApiStub,
+    all_tasks,
+    assert_golden,
+    compile_to,
+    without_sdk_version,
+)
 
 import components.experiments
 import pipeline
@@ -23,19 +27,11 @@ GOLDEN = Path(__file__).parent / "golden" / "glasses_experiments_pipeline.yaml"
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     path = tmp_path_factory.mktemp("experiments") / "e.yaml"
-    components.experiments.compile_pipeline(str(path))
-    text = path.read_text()
-    spec: dict[str, Any] = next(yaml.safe_load_all(text))
-    spec["text"] = text
-    return spec
+    return compile_to(path, compile_=components.experiments.compile_pipeline)
 
 
 def test_golden_file_guards_unintended_changes(compiled: dict[str, Any]) -> None:
-    if os.environ.get("UPDATE_GOLDEN"):
-        GOLDEN.write_text(compiled["text"])
-    assert without_sdk_version(compiled["text"]) == without_sdk_version(GOLDEN.read_text()), (
-        "the compiled experiments pipeline changed; if intended: UPDATE_GOLDEN=1 make test"
-    )
+    assert_golden(compiled, GOLDEN)
 
 
 def test_shards_fan_out_per_resolution_and_runs_per_configuration_on_gpus(

@@ -23,10 +23,12 @@ from components.training import PIPELINE_NAME, SERVICE_ACCOUNT, compile_pipeline
 GOLDEN = Path(__file__).parent / "golden" / "glasses_pipeline.yaml"
 
 
-def compile_to(path: Path, settings: CompileSettings | None = None) -> dict[str, Any]:
-    """The pipeline spec, with the Kubernetes platform spec (a second YAML document) under
-    ``platform``, and the YAML text under ``text``."""
-    compile_pipeline(str(path), settings)
+def compile_to(
+    path: Path, settings: CompileSettings | None = None, compile_: Any = compile_pipeline
+) -> dict[str, Any]:
+    """The pipeline spec (the training one, or ``compile_``'s), with the Kubernetes platform
+    spec (a second YAML document) under ``platform``, and the YAML text under ``text``."""
+    compile_(str(path), settings)
     text = path.read_text()
     docs = list(yaml.safe_load_all(text))
     spec: dict[str, Any] = docs[0]
@@ -57,12 +59,17 @@ def all_tasks(dag: dict[str, Any], components_: dict[str, Any]) -> dict[str, dic
     return found
 
 
-def test_golden_file_guards_unintended_changes(compiled: dict[str, Any]) -> None:
+def assert_golden(compiled: dict[str, Any], golden: Path) -> None:
+    """The compiled text is the golden file's (rewritten first with UPDATE_GOLDEN=1)."""
     if os.environ.get("UPDATE_GOLDEN"):
-        GOLDEN.write_text(compiled["text"])
-    assert without_sdk_version(compiled["text"]) == without_sdk_version(GOLDEN.read_text()), (
-        "the compiled pipeline changed; if intended: UPDATE_GOLDEN=1 make test"
+        golden.write_text(compiled["text"])
+    assert without_sdk_version(compiled["text"]) == without_sdk_version(golden.read_text()), (
+        f"the compiled pipeline changed ({golden.name}); if intended: UPDATE_GOLDEN=1 make test"
     )
+
+
+def test_golden_file_guards_unintended_changes(compiled: dict[str, Any]) -> None:
+    assert_golden(compiled, GOLDEN)
 
 
 def test_every_task_parameter_and_default(compiled: dict[str, Any]) -> None:
@@ -437,10 +444,8 @@ def test_every_task_that_runs_a_pod_has_a_retry_policy(
     fails on purpose, never."""
     from components import experiments, scoring
 
-    scoring.compile_pipeline(str(tmp_path / "s.yaml"))
-    scored = yaml.safe_load((tmp_path / "s.yaml").read_text())
-    experiments.compile_pipeline(str(tmp_path / "e.yaml"))
-    studied = next(yaml.safe_load_all((tmp_path / "e.yaml").read_text()))
+    scored = compile_to(tmp_path / "s.yaml", compile_=scoring.compile_pipeline)
+    studied = compile_to(tmp_path / "e.yaml", compile_=experiments.compile_pipeline)
     checked = []
     for spec in (compiled, scored, studied):
         for task in all_tasks(spec["root"]["dag"], spec["components"]).values():

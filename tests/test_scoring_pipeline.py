@@ -4,13 +4,17 @@ It is run under KFP's local runner in test_pipeline_local."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from tests.test_pipeline import KfpApiStub, all_tasks, without_sdk_version
+from tests.test_pipeline import (
+    KfpApiStub,
+    all_tasks,
+    assert_golden,
+    compile_to,
+    without_sdk_version,
+)
 
 import components.scoring
 import pipeline
@@ -24,19 +28,11 @@ GOLDEN = Path(__file__).parent / "golden" / "glasses_scoring_pipeline.yaml"
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     path = tmp_path_factory.mktemp("scoring") / "s.yaml"
-    components.scoring.compile_pipeline(str(path))
-    text = path.read_text()
-    spec: dict[str, Any] = next(yaml.safe_load_all(text))
-    spec["text"] = text
-    return spec
+    return compile_to(path, compile_=components.scoring.compile_pipeline)
 
 
 def test_golden_file_guards_unintended_changes(compiled: dict[str, Any]) -> None:
-    if os.environ.get("UPDATE_GOLDEN"):
-        GOLDEN.write_text(compiled["text"])
-    assert without_sdk_version(compiled["text"]) == without_sdk_version(GOLDEN.read_text()), (
-        "the compiled scoring pipeline changed; if intended: UPDATE_GOLDEN=1 make test"
-    )
+    assert_golden(compiled, GOLDEN)
 
 
 def test_parameters_share_the_training_pipelines_names_and_defaults(

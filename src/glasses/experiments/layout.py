@@ -10,11 +10,16 @@ stage finds what an earlier run finished by these names.
 from __future__ import annotations
 
 from glasses import storage
+from glasses.artifacts import MANIFEST
 from glasses.experiments.studies import Configuration
 
 
 def ingested(output: str) -> str:
     return storage.join(output, "ingested")
+
+
+def manifest(output: str) -> str:
+    return storage.join(ingested(output), MANIFEST)
 
 
 def shards_at(output: str, resolution: int) -> str:

@@ -22,14 +22,13 @@ from glasses.artifacts import (
     EXPERIMENT_RESULT,
     GROUND_TRUTH,
     HISTORY,
-    MANIFEST,
     METRICS,
     SHARD_METADATA,
     TEST_PREDICTIONS,
 )
 from glasses.errors import SettingError, at_least
 from glasses.experiments import studies
-from glasses.experiments.layout import ingested, run_folder, shards_at
+from glasses.experiments.layout import ingested, manifest, run_folder, shards_at
 from glasses.experiments.studies import Configuration, Protocol
 
 log = logging.getLogger(__name__)
@@ -68,9 +67,9 @@ def experiments(
         at_least("epochs", epochs, 1)
     studies.PROTOCOLS.check("protocol", protocol)
     start = time.perf_counter()
-    manifest = prepare(source, output)
+    prepare(source, output)
     for resolution in resolutions:
-        shard_once(manifest, output, resolution)
+        shard_once(manifest(output), output, resolution)
     ran = 0
     for run in runs:
         ran += run_configuration(source, output, str(run["configuration"]), int(run["seed"]),
@@ -97,10 +96,9 @@ def prepare(source: str, output: str) -> str:
     """Ingest ``source`` once (ingest writes its manifest last: there, it is done)."""
     from glasses.data.ingest import ingest
 
-    manifest = storage.join(ingested(output), MANIFEST)
-    if not storage.exists(manifest):
+    if not storage.exists(manifest(output)):
         ingest(source, ingested(output))
-    return manifest
+    return manifest(output)
 
 
 def shard_once(manifest: str, output: str, resolution: int) -> str:

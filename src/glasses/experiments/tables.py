@@ -91,9 +91,16 @@ def build_tables(output: str, results: Sequence[Mapping[str, Any]]) -> dict[str,
                     "search_space": c.search_space, "paper": dict(c.paper),
                     "seeds": [r["seed"] for r in runs], "measured": measured,
                     "settings": runs[0].get("settings", {}),
+                    # each cell as the Markdown and the page both show it
+                    "shown": {m: _cell(measured, m) for m in measured},
+                    "paper_shown": {m: f"{v:g}" for m, v in c.paper.items()},
                 })  # fmt: skip
         if rows:
-            table = {"study": study, "metrics": list(METRICS[study]), "rows": rows}
+            metrics = list(METRICS[study])
+            # what the paper does not give, where some run has it
+            extra = [m for m in ("seconds", "test_accuracy_vs_truth") if m not in metrics
+                     and any(m in r["measured"] for r in rows)]  # fmt: skip
+            table = {"study": study, "metrics": metrics, "extra": extra, "rows": rows}
             tables.append({**table, "trained": settings_line(table)})
     return {"tables": tables, "labels": dict(LABELS)}
 
@@ -118,25 +125,18 @@ def markdown(tables: Mapping[str, Any]) -> str:
            "measured them; \"vs truth\" is against the true labels, where the data has them.",
            ""]  # fmt: skip
     for table in tables["tables"]:
-        metrics = table["metrics"]
-        extra = ["seconds"] if "seconds" not in metrics else []
-        truth = any("test_accuracy_vs_truth" in r["measured"] for r in table["rows"])
+        metrics, extra = table["metrics"], table["extra"]
         head = ["configuration", "protocol", "seeds"]
         for metric in metrics:
             head += [f"paper: {LABELS[metric]}", f"measured: {LABELS[metric]}"]
         head += [f"measured: {LABELS[m]}" for m in extra]
-        if truth:
-            head.append("measured: test accuracy vs truth")
         out += [f"## {table['study'].capitalize()}", "", "| " + " | ".join(head) + " |",
                 "|" + " --- |" * len(head)]  # fmt: skip
         for row in table["rows"]:
             cells = [row["name"], row["protocol"], str(len(row["seeds"]))]
             for metric in metrics:
-                paper = row["paper"].get(metric)
-                cells += ["" if paper is None else f"{paper:g}", _cell(row["measured"], metric)]
-            cells += [_cell(row["measured"], m) for m in extra]
-            if truth:
-                cells.append(_cell(row["measured"], "test_accuracy_vs_truth"))
+                cells += [row["paper_shown"].get(metric, ""), row["shown"].get(metric, "n/a")]
+            cells += [row["shown"].get(m, "n/a") for m in extra]
             out.append("| " + " | ".join(cells) + " |")
         out += ["", table["trained"], ""]
     return "\n".join(out)

@@ -20,37 +20,19 @@ CAPTIONS = {
 }
 
 
-def _number(value: float | None, metric: str) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:.1f}" if metric in ("seconds", "tfrecord_mb") else f"{value:.3f}"
-
-
-def _measured(m: Mapping[str, Any] | None, metric: str) -> str:
-    if m is None:
-        return "n/a"
-    shown = _number(m["mean"], metric)
-    if m["n"] > 1:
-        low, high = _number(m["min"], metric), _number(m["max"], metric)
-        shown += f" ± {_number(m['std'], metric)} ({low} to {high})"
-    return shown
-
-
 def _table(table: Mapping[str, Any], labels: Mapping[str, str]) -> str:
-    """The paper's figure beside each of its metrics; then what the paper does not give."""
-    metrics = list(table["metrics"])
-    extra = [m for m in ("seconds", "test_accuracy_vs_truth") if m not in metrics
-             and any(m in r["measured"] for r in table["rows"])]  # fmt: skip
+    """The paper's figure beside each of its metrics; then what the paper does not give. The
+    cells come as the tables show them (glasses.experiments.tables)."""
+    metrics, extra = table["metrics"], table["extra"]
     cells = "".join(f"<th>{html.escape(labels[m])}: paper</th><th>measured</th>" for m in metrics)
     cells += "".join(f"<th>{html.escape(labels[m])}</th>" for m in extra)
     rows = []
     for row in table["rows"]:
-        measured = row["measured"]
+        shown, paper = row["shown"], row["paper_shown"]
         values = "".join(
-            f"<td>{_number(row['paper'].get(m), m)}</td><td>{_measured(measured.get(m), m)}</td>"
-            for m in metrics
+            f"<td>{paper.get(m, 'n/a')}</td><td>{shown.get(m, 'n/a')}</td>" for m in metrics
         )
-        values += "".join(f"<td>{_measured(measured.get(m), m)}</td>" for m in extra)
+        values += "".join(f"<td>{shown.get(m, 'n/a')}</td>" for m in extra)
         rows.append(f"<tr><th>{html.escape(row['name'])}</th><td>{row['protocol']}</td>"
                     f"<td>{len(row['seeds'])}</td>{values}</tr>")  # fmt: skip
     return (f"<table><tr><th>configuration</th><th>protocol</th><th>seeds</th>{cells}</tr>"
